@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# GPU CI: every test on the GPU, then a quick benchmark pass. Run from anywhere:
+#   bash scripts/gpu-ci.sh [--logdir DIR] [--wheels DIR]
+# --wheels DIR: install the wheels in DIR (no index, no dependencies) into a private
+#   site folder first, for GPU machines without internet (see README).
+# Logs: DIR/pytest.log, DIR/junit.xml, DIR/bench.log, DIR/bench.json (default: gpu-ci-logs/).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+logdir=gpu-ci-logs
+wheels=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --logdir) logdir=$2; shift 2 ;;
+    --wheels) wheels=$2; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$logdir"
+if [ -n "$wheels" ]; then
+  site=${FK_SITE:-/tmp/fusion-kernels-site}
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" "$wheels"/*.whl || exit 1
+  export PYTHONPATH="$site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+else
+  export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONUNBUFFERED=1
+python3 -m fusion_kernels info | tee "$logdir/info.log"
+
+status=0
+# Every test: CPU ones and GPU ones. On a GPU machine nothing may skip.
+python3 -m pytest -q -p no:cacheprovider --junitxml="$logdir/junit.xml" -rs 2>&1 | tee "$logdir/pytest.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+if grep -qE '[0-9]+ skipped' "$logdir/pytest.log"; then
+  echo "gpu-ci: tests were skipped on a GPU machine (see reasons above)" >&2
+  status=1
+fi
+
+# Quick benchmark pass: pytest-benchmark over the suite's strategies (tests/bench).
+if [ -d benchmarks/pytest ]; then
+  python3 -m pytest -q -p no:cacheprovider benchmarks/pytest --benchmark-only \
+    --benchmark-json="$logdir/bench.json" ${FK_BENCH_ARGS:-} 2>&1 | tee "$logdir/bench.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+exit $status

@@ -1,0 +1,115 @@
+"""The one place that imports CuPy, nvmath-python and numba, lazily.
+
+The package, its CLI and the CPU tests import without a GPU; only a call that
+needs the GPU asks for it here, and gets a `GPUUnavailable` that says what is
+missing and how to install it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+INSTALL_HINT = "install with: pip install 'fusion-kernels[cu13]' (CUDA 13) or 'fusion-kernels[cu12]' (CUDA 12)"
+
+
+class GPUUnavailable(RuntimeError):
+    """A GPU, CuPy, nvmath-python or numba-cuda is missing."""
+
+
+@functools.cache
+def _cupy_or_reason():
+    try:
+        cp = importlib.import_module("cupy")
+    except Exception as exc:  # ImportError, or a broken CUDA library under CuPy
+        return None, f"CuPy is not importable ({type(exc).__name__}: {exc}); {INSTALL_HINT}"
+    try:
+        count = cp.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError when there is no driver
+        return None, f"no CUDA device ({exc})"
+    if count == 0:
+        return None, "no CUDA device"
+    return cp, None
+
+
+@functools.cache
+def _nvmath_or_reason():
+    try:
+        nv = importlib.import_module("nvmath")
+        importlib.import_module("nvmath.linalg.advanced")
+        importlib.import_module("nvmath.fft")
+    except Exception as exc:
+        return None, f"nvmath-python is not installed ({type(exc).__name__}: {exc}); {INSTALL_HINT}"
+    return nv, None
+
+
+@functools.cache
+def _numba_or_reason():
+    try:
+        importlib.import_module("numba.cuda")
+    except Exception as exc:
+        # numba-cuda 0.30 fails on numpy 2.5 (np.row_stack was removed).
+        return None, (
+            f"numba-cuda is not importable ({type(exc).__name__}: {exc}); FFT callbacks cannot be compiled. "
+            "Install nvmath-python[numba] with numpy<2.5"
+        )
+    return True, None
+
+
+def gpu_reason() -> str | None:
+    """Why the GPU path cannot run, or None if CuPy sees a device."""
+    return _cupy_or_reason()[1]
+
+
+def nvmath_reason() -> str | None:
+    """Why nvmath-python cannot be used (GPU reasons first), or None."""
+    return gpu_reason() or _nvmath_or_reason()[1]
+
+
+def callbacks_reason() -> str | None:
+    """Why FFT callbacks cannot be compiled, or None."""
+    return nvmath_reason() or _numba_or_reason()[1]
+
+
+def cupy():
+    """The CuPy module, or GPUUnavailable."""
+    mod, why = _cupy_or_reason()
+    if mod is None:
+        raise GPUUnavailable(why)
+    return mod
+
+
+def nvmath():
+    """The nvmath module (with linalg.advanced and fft loaded), or GPUUnavailable."""
+    why = nvmath_reason()
+    if why:
+        raise GPUUnavailable(why)
+    return _nvmath_or_reason()[0]
+
+
+def require_callbacks() -> None:
+    why = callbacks_reason()
+    if why:
+        raise GPUUnavailable(why)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries a number depends on ('missing' where absent)."""
+    out = {}
+    for name in ("numpy", "cupy", "nvmath", "numba", "numba_cuda"):
+        try:
+            out[name] = importlib.import_module(name).__version__
+        except Exception:
+            out[name] = "missing"
+    cp = _cupy_or_reason()[0]
+    if cp is not None:
+        out["cuda_runtime"] = str(cp.cuda.runtime.runtimeGetVersion())
+        out["cuda_driver"] = str(cp.cuda.runtime.driverGetVersion())
+    return out
+
+
+def device_name() -> str:
+    cp = cupy()
+    props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+    name = props["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)

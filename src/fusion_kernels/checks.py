@@ -1,0 +1,81 @@
+"""Input validation shared by the public functions: it runs before any GPU work.
+
+Checks read only `.shape`, `.ndim`, `.dtype` and the array's type, so they run
+(and are tested) on machines without CuPy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MATMUL_DTYPES = ("float16", "float32", "float64")
+FFT_DTYPES = ("complex64", "complex128")
+
+
+def _is_array(x) -> bool:
+    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "ndim")
+
+
+def array(name: str, x, ndim: int, dtypes: tuple[str, ...]):
+    """Check that `x` is an array of rank `ndim`, no empty dimension, dtype in `dtypes`."""
+    if not _is_array(x):
+        raise TypeError(f"{name} must be an array (numpy.ndarray or cupy.ndarray), got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {x.ndim}-D with shape {tuple(x.shape)}")
+    if 0 in x.shape:
+        raise ValueError(f"{name} has an empty dimension: shape {tuple(x.shape)}")
+    if np.dtype(x.dtype).name not in dtypes:
+        raise TypeError(f"{name} has unsupported dtype {x.dtype}; expected one of {', '.join(dtypes)}")
+
+
+def same_dtype(**arrays) -> np.dtype:
+    """All arrays share one dtype; name the first one that differs."""
+    items = list(arrays.items())
+    first_name, first = items[0]
+    for name, x in items[1:]:
+        if x.dtype != first.dtype:
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but {first_name} has dtype {first.dtype}; mixed dtypes are not supported"
+            )
+    return np.dtype(first.dtype)
+
+
+def on_gpu(**arrays) -> None:
+    """Each array is a cupy.ndarray: we never copy host data silently into a timed call."""
+    for name, x in arrays.items():
+        module = type(x).__module__.split(".")[0]
+        if module != "cupy":
+            raise TypeError(
+                f"{name} must be a cupy.ndarray on the GPU, got {type(x).__module__}.{type(x).__name__}; "
+                f"move it with cupy.asarray({name}) first"
+            )
+
+
+def matmul_operands(a, b, bias) -> tuple[int, int, int]:
+    """Shapes and dtypes of ReLU(a @ b + bias[:, None]); returns (m, k, n)."""
+    array("a", a, 2, MATMUL_DTYPES)
+    array("b", b, 2, MATMUL_DTYPES)
+    array("bias", bias, 1, MATMUL_DTYPES)
+    m, k = a.shape
+    k2, n = b.shape
+    if k != k2:
+        raise ValueError(f"inner dimensions differ: a has shape {tuple(a.shape)}, b has shape {tuple(b.shape)} (a.shape[1] != b.shape[0])")
+    if bias.shape[0] != m:
+        raise ValueError(f"bias must have length m = a.shape[0] = {m} (one value per row), got shape {tuple(bias.shape)}")
+    same_dtype(a=a, b=b, bias=bias)
+    return m, k, n
+
+
+def fft_operands(a, filter) -> tuple[int, int]:
+    """Shapes and dtypes of ifft(fft(a) * filter); returns (batch, n)."""
+    array("a", a, 2, FFT_DTYPES)
+    array("filter", filter, 2, FFT_DTYPES)
+    if tuple(filter.shape) != tuple(a.shape):
+        raise ValueError(f"filter must have the shape of a {tuple(a.shape)}, got {tuple(filter.shape)}")
+    same_dtype(a=a, filter=filter)
+    return tuple(a.shape)
+
+
+def c_contiguous(name: str, x) -> None:
+    if not x.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (the callback indexes it by the output's flat offset), got strides {x.strides}")

@@ -1,0 +1,70 @@
+"""Peak device memory of one call.
+
+Two figures: the high-water mark of live CuPy-pool allocations during the call
+(nvmath allocates its outputs and workspaces for CuPy operands through CuPy's
+pool, so a MemoryHook sees them), and the drop in the driver's free memory
+(cudaMemGetInfo) around a first call, for what libraries allocate themselves.
+Neither is host RSS, which asv's `peakmem_` measures.
+"""
+
+from __future__ import annotations
+
+from . import backend
+
+
+def _hook_class():
+    cp = backend.cupy()
+
+    class PeakHook(cp.cuda.MemoryHook):
+        name = "fusion_kernels_peak"
+
+        def __init__(self):
+            self.live = 0
+            self.peak = 0
+
+        def malloc_postprocess(self, device_id, size, mem_size, mem_ptr, pmem_id):
+            self.live += mem_size
+            self.peak = max(self.peak, self.live)
+
+        def free_postprocess(self, device_id, mem_size, mem_ptr, pmem_id):
+            self.live -= mem_size
+
+    return PeakHook
+
+
+def peak_pool_bytes(fn, *, warmup: bool = True) -> int:
+    """Bytes: the most the call held at once from the CuPy pool, outputs included.
+
+    After a warm-up call (plans and caches exist) and with the pool's cached
+    blocks freed, so the figure is what the call itself needs.
+    """
+    cp = backend.cupy()
+    if warmup:
+        fn()
+    cp.cuda.Device().synchronize()
+    cp.get_default_memory_pool().free_all_blocks()
+    hook = _hook_class()()
+    with hook:
+        out = fn()
+        cp.cuda.Device().synchronize()
+    del out
+    return int(hook.peak)
+
+
+def driver_delta_bytes(fn) -> int:
+    """Bytes: the drop in cudaMemGetInfo's free memory across one (typically first) call, pool blocks freed."""
+    cp = backend.cupy()
+    pool = cp.get_default_memory_pool()
+    cp.cuda.Device().synchronize()
+    pool.free_all_blocks()
+    free_before, _ = cp.cuda.runtime.memGetInfo()
+    out = fn()
+    cp.cuda.Device().synchronize()
+    del out
+    pool.free_all_blocks()
+    free_after, _ = cp.cuda.runtime.memGetInfo()
+    return int(free_before - free_after)
+
+
+def free_device_bytes() -> int:
+    return int(backend.cupy().cuda.runtime.memGetInfo()[0])

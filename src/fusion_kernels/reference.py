@@ -1,0 +1,30 @@
+"""The float64 NumPy oracle for both workloads; it needs no GPU."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import checks
+from .tolerances import to_numpy
+
+
+def matmul_bias_relu_steps(a, b, bias):
+    """(a @ b, a @ b + bias per row, ReLU of that), all float64."""
+    checks.matmul_operands(a, b, bias)
+    a, b, bias = (to_numpy(x).astype(np.float64) for x in (a, b, bias))
+    product = a @ b
+    biased = product + bias.reshape(-1, 1)
+    return product, biased, np.maximum(biased, 0.0)
+
+
+def matmul_bias_relu(a, b, bias) -> np.ndarray:
+    """ReLU(a @ b + bias[:, None]) in float64. NaN propagates (np.maximum)."""
+    return matmul_bias_relu_steps(a, b, bias)[2]
+
+
+def fft_convolve(a, filter) -> np.ndarray:
+    """ifft(fft(a, axis=-1) * filter, axis=-1) in complex128, normalized by 1/n as NumPy does."""
+    checks.fft_operands(a, filter)
+    a = to_numpy(a).astype(np.complex128)
+    filter = to_numpy(filter).astype(np.complex128)
+    return np.fft.ifft(np.fft.fft(a, axis=-1) * filter, axis=-1)

@@ -1,0 +1,107 @@
+"""The roofline model: FLOP and byte counts of each call, and the device's measured peaks.
+
+Byte counts are the fewest bytes each strategy must move through device memory
+(each array it reads read once, each array it writes written once); a bound is
+max(FLOP / peak FLOP/s, bytes / peak bandwidth) with peaks measured on the
+device itself (a large device-to-device copy; a large CuPy matmul per dtype).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+
+
+def matmul_flops(shape) -> float:
+    m, k, n = shape
+    return 2.0 * m * k * n + 2.0 * m * n  # product, then bias add and ReLU per element
+
+
+# Array passes of the (m, n) output: unfused writes the product, reads and writes it
+# for the bias, reads and writes it for ReLU; fused writes it once.
+_MATMUL_OUTPUT_PASSES = {"unfused": 5, "fused_onecall": 1, "fused_planned": 1}
+
+
+def matmul_bytes(shape, dtype, strategy: str) -> float:
+    m, k, n = shape
+    isz = np.dtype(dtype).itemsize
+    return float(isz * (m * k + k * n + m + _MATMUL_OUTPUT_PASSES[strategy] * m * n))
+
+
+def fft_conv_flops(shape) -> float:
+    batch, n = shape
+    return batch * (2 * 5.0 * n * math.log2(n) + 6.0 * n)  # two FFTs (5 n log2 n each) and a complex multiply
+
+
+# Passes over one (batch, n) array. CuPy: fft (read, write), multiply (2 reads, write),
+# ifft (read, write) and its 1/n scaling (read, write) = 9. Callback: forward reads a,
+# writes the product having read the filter (3), the inverse reads and writes (2) = 5.
+_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5}
+
+
+def fft_conv_bytes(shape, dtype, strategy: str) -> float:
+    batch, n = shape
+    return float(_FFT_PASSES[strategy] * batch * n * np.dtype(dtype).itemsize)
+
+
+def bound_seconds(flops: float, nbytes: float, dtype, peaks: dict) -> float:
+    """The roofline floor for a call: no version runs much faster."""
+    rate = peaks["flops"].get(np.dtype(dtype).name)
+    t_math = flops / rate if rate else 0.0
+    return max(t_math, nbytes / peaks["bandwidth"])
+
+
+def _cache_path() -> Path:
+    root = os.environ.get("FUSION_KERNELS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "fusion-kernels")
+    return Path(root) / "peaks.json"
+
+
+def _measure_peaks() -> dict:
+    from . import timing
+
+    cp = backend.cupy()
+    nbytes = 1 << 30
+    src = cp.ones(nbytes // 4, dtype=cp.float32)
+    dst = cp.empty_like(src)
+    t_copy = timing.median(timing.device_times(lambda: dst.__setitem__(Ellipsis, src), batch=5, samples=5))
+    del src, dst
+    flops = {}
+    for dtype, size in (("float16", 8192), ("float32", 8192), ("float64", 4096)):
+        a = (cp.random.default_rng(1).random((size, size), dtype=cp.float32) - 0.5).astype(dtype)
+        t = timing.median(timing.device_times(lambda: cp.matmul(a, a), batch=3, samples=5))
+        flops[dtype] = 2.0 * size**3 / t
+        del a
+    # complex work is memory-bound here; its FLOP rate is taken as the real rate of the same precision
+    flops["complex64"] = flops["float32"]
+    flops["complex128"] = flops["float64"]
+    cp.get_default_memory_pool().free_all_blocks()
+    return {"bandwidth": 2.0 * nbytes / t_copy, "flops": flops}
+
+
+@functools.cache
+def device_peaks() -> dict:
+    """Measured peaks of this device: {'device', 'bandwidth' (B/s), 'flops' {dtype: FLOP/s}}, cached on disk."""
+    name = backend.device_name()
+    key = f"{name}|cupy {backend.versions()['cupy']}"
+    path = _cache_path()
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    if key not in cached:
+        cached[key] = dict(_measure_peaks(), device=name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cached, indent=1))
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only home still gets the in-process value
+    return cached[key]

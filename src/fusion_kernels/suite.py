@@ -1,0 +1,22 @@
+"""The shapes and dtypes the suite measures: one place for benchmarks, report and tests."""
+
+MATMUL_DTYPES = ("float16", "float32", "float64")
+FFT_DTYPES = ("complex64", "complex128")
+
+# (m, k, n). "medium" is the seed tutorial's size; "large" fills an H100.
+MATMUL_SHAPES = {
+    "small": (1024, 4096, 1024),
+    "medium": (2000, 1000, 4000),
+    "large": (16384, 1024, 16384),
+}
+
+# (batch, n). "small" is the seed tutorial's size; "large" is one 0.5 GB complex64 array.
+FFT_SHAPES = {
+    "small": (256, 1024),
+    "medium": (65536, 1024),
+    "large": (16384, 4096),
+}
+
+# Shapes the GPU tests draw random inputs at: small, with non-multiples of 8.
+MATMUL_TEST_SHAPES = [(2, 5, 4), (37, 19, 53), (128, 64, 96), (257, 129, 65)]
+FFT_TEST_SHAPES = [(2, 4), (3, 60), (16, 256), (5, 1000)]

@@ -1,0 +1,125 @@
+"""GPU-true timers. Two kinds of time, never mixed:
+
+* call time: wall clock of one call from an idle GPU, host launch cost included,
+  the device synchronised before the clock starts and before it stops;
+* device time: CUDA events around back-to-back calls (or graph replays), divided
+  by the count: what the kernels cost once the host keeps ahead of the GPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+from . import backend
+
+
+def synchronize() -> None:
+    backend.cupy().cuda.Device().synchronize()
+
+
+def synchronized_timer() -> float:
+    """A clock that first waits for the GPU: for asv's `timer` attribute."""
+    synchronize()
+    return time.perf_counter()
+
+
+@functools.cache
+def _l2_flush_buffer():
+    cp = backend.cupy()
+    dev = cp.cuda.Device()
+    l2 = cp.cuda.runtime.getDeviceProperties(dev.id).get("l2CacheSize", 50 << 20)
+    return cp.empty(2 * int(l2) // 4 + 1024, dtype=cp.float32)
+
+
+def flush_l2() -> None:
+    """Overwrite a buffer twice the L2 size so the next call starts with a cold cache."""
+    _l2_flush_buffer().fill(1.0)
+
+
+def call_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> list[float]:
+    """Seconds per call, each from an idle GPU (synchronised) to the end of its GPU work."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        if flush:
+            flush_l2()
+        synchronize()
+        t0 = time.perf_counter()
+        fn()
+        synchronize()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> list[float]:
+    """Seconds per call by CUDA events around each call, from an idle GPU (an independent check of call_times)."""
+    cp = backend.cupy()
+    for _ in range(warmup):
+        fn()
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    out = []
+    for _ in range(repeat):
+        if flush:
+            flush_l2()
+        synchronize()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        out.append(cp.cuda.get_elapsed_time(start, end) / 1e3)
+    return out
+
+
+def device_times(fn, *, batch: int = 20, samples: int = 10, warmup: int = 3) -> list[float]:
+    """Device seconds per call: events around `batch` back-to-back calls, one sample per batch."""
+    cp = backend.cupy()
+    for _ in range(warmup):
+        fn()
+    synchronize()
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    out = []
+    for _ in range(samples):
+        start.record()
+        for _ in range(batch):
+            fn()
+        end.record()
+        end.synchronize()
+        out.append(cp.cuda.get_elapsed_time(start, end) / 1e3 / batch)
+    return out
+
+
+def host_times(fn, *, repeat: int = 50, warmup: int = 3) -> list[float]:
+    """Host seconds spent inside one call (launch cost), the GPU drained before each call."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        synchronize()
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+        synchronize()
+    return out
+
+
+def first_call_time(make, *, run: bool = True) -> float:
+    """Seconds from nothing to a finished first call: planning, compiling and autotuning included."""
+    synchronize()
+    t0 = time.perf_counter()
+    obj = make()
+    if run:
+        obj()
+    synchronize()
+    dt = time.perf_counter() - t0
+    close = getattr(obj, "close", None)
+    if close:
+        close()
+    return dt
+
+
+def median(xs) -> float:
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])

@@ -1,0 +1,58 @@
+"""The two workloads as data: shapes, dtypes, inputs, oracle, strategies, roofline counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import fftconv, inputs, matmul, reference, roofline, suite
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    shapes: dict
+    dtypes: tuple
+    strategies: dict
+    make_inputs: Callable  # (shape, dtype, seed=0, device="gpu") -> tuple of arrays
+    reference: Callable  # (*inputs) -> float64/complex128 numpy result
+    flops: Callable  # (shape) -> FLOP of one call
+    bytes: Callable  # (shape, dtype, strategy) -> fewest bytes moved by one call
+    rate_unit: str  # what "achieved" is reported in
+
+    def working_set_bytes(self, shape, dtype) -> int:
+        """Upper estimate of device memory one unfused call needs: inputs, temporaries and output."""
+        isz = np.dtype(dtype).itemsize
+        if self.name == "matmul_bias_relu":
+            m, k, n = shape
+            return isz * (m * k + k * n + m + 3 * m * n)
+        batch, n = shape
+        return isz * 5 * batch * n
+
+
+WORKLOADS = {
+    "matmul_bias_relu": Workload(
+        name="matmul_bias_relu",
+        shapes=suite.MATMUL_SHAPES,
+        dtypes=suite.MATMUL_DTYPES,
+        strategies=matmul.STRATEGIES,
+        make_inputs=inputs.matmul_inputs,
+        reference=reference.matmul_bias_relu,
+        flops=roofline.matmul_flops,
+        bytes=roofline.matmul_bytes,
+        rate_unit="TFLOP/s",
+    ),
+    "fft_conv": Workload(
+        name="fft_conv",
+        shapes=suite.FFT_SHAPES,
+        dtypes=suite.FFT_DTYPES,
+        strategies=fftconv.STRATEGIES,
+        make_inputs=inputs.fft_inputs,
+        reference=reference.fft_convolve,
+        flops=roofline.fft_conv_flops,
+        bytes=roofline.fft_conv_bytes,
+        rate_unit="GB/s",
+    ),
+}

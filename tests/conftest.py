@@ -1,0 +1,33 @@
+"""GPU tests skip with the reason: no CuPy, no CUDA device, no nvmath-python, no numba-cuda."""
+
+import pytest
+
+from fusion_kernels import backend
+
+_NEEDS = {
+    "gpu": backend.gpu_reason,
+    "nvmath": backend.nvmath_reason,
+    "callbacks": backend.callbacks_reason,
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "nvmath: needs nvmath-python (implies gpu)")
+
+
+def pytest_runtest_setup(item):
+    for marker, reason in _NEEDS.items():
+        if item.get_closest_marker(marker):
+            why = reason()
+            if why:
+                pytest.skip(f"{marker}: {why}")
+
+
+@pytest.fixture
+def cp():
+    return backend.cupy()
+
+
+@pytest.fixture(params=[0, 1, 2], ids=lambda s: f"seed{s}")
+def seed(request):
+    return request.param

@@ -1,0 +1,85 @@
+"""The package, its CLI and its tables work on a machine without CuPy or a GPU (CPU only)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fusion_kernels import backend, roofline, suite, tolerances
+
+
+def run(*args):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_import_does_not_import_gpu_libraries():
+    code = "import sys, fusion_kernels, fusion_kernels.workloads; print(sorted(m for m in ('cupy', 'nvmath', 'numba') if m in sys.modules))"
+    out = run("-c", code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_info_says_what_is_missing_without_traceback():
+    out = run("-m", "fusion_kernels", "info", "--json")
+    assert "Traceback" not in out.stderr
+    info = json.loads(out.stdout)
+    assert set(info) >= {"versions", "gpu", "nvmath", "fft_callbacks"}
+    if backend.gpu_reason():
+        assert out.returncode == 1
+        assert info["gpu"] == backend.gpu_reason()
+    else:
+        assert out.returncode == 0
+
+
+def test_suite_has_seed_and_large_sizes():
+    assert (2000, 1000, 4000) in suite.MATMUL_SHAPES.values()
+    assert (16384, 1024, 16384) in suite.MATMUL_SHAPES.values()
+    assert (256, 1024) in suite.FFT_SHAPES.values()
+    assert (16384, 4096) in suite.FFT_SHAPES.values()
+    assert any(s % 8 for shape in suite.MATMUL_TEST_SHAPES for s in shape)
+
+
+def test_tolerance_table_covers_every_suite_dtype():
+    for dtype in suite.MATMUL_DTYPES + suite.FFT_DTYPES:
+        assert 0 < tolerances.tolerance(dtype) < 0.05
+
+
+def test_relative_error():
+    ref = np.array([3.0, 4.0])
+    assert tolerances.relative_error(ref, ref) == 0.0
+    assert tolerances.relative_error(np.array([3.0, 4.5]), ref) == pytest.approx(0.1)
+    assert tolerances.relative_error(np.array([np.nan, 4.0]), ref) == float("inf")
+    assert tolerances.relative_error(np.ones(3), ref) == float("inf")
+    assert not tolerances.is_close(np.array([3.0, 4.001]), ref, "float64")
+    assert tolerances.is_close(np.array([3.0, 4.00001], dtype=np.float32), ref, "float32")
+
+
+def test_matmul_byte_counts():
+    # fused: a, b, bias read once, c written once; unfused adds four passes over c
+    assert roofline.matmul_bytes((2, 3, 4), "float32", "fused_planned") == 4 * (6 + 12 + 2 + 8)
+    assert roofline.matmul_bytes((2, 3, 4), "float32", "unfused") == 4 * (6 + 12 + 2 + 5 * 8)
+    assert roofline.matmul_flops((2, 3, 4)) == 2 * 2 * 3 * 4 + 2 * 8
+
+
+def test_fft_byte_counts_and_bound():
+    one_array = 16384 * 4096 * 8
+    assert roofline.fft_conv_bytes((16384, 4096), "complex64", "fused_planned") == 5 * one_array
+    assert roofline.fft_conv_bytes((16384, 4096), "complex64", "unfused") == 9 * one_array
+    peaks = {"bandwidth": 3.0e12, "flops": {"complex64": 50e12}}
+    t = roofline.bound_seconds(roofline.fft_conv_flops((16384, 4096)), 5 * one_array, "complex64", peaks)
+    assert t == pytest.approx(5 * one_array / 3.0e12)  # memory-bound
+
+
+def test_input_makers_are_seeded_and_never_zero():
+    from fusion_kernels import inputs
+
+    a1, b1, bias1 = inputs.matmul_inputs((5, 7, 3), "float16", seed=3, device="cpu")
+    a2, *_ = inputs.matmul_inputs((5, 7, 3), "float16", seed=3, device="cpu")
+    a3, *_ = inputs.matmul_inputs((5, 7, 3), "float16", seed=4, device="cpu")
+    assert a1.dtype == np.float16 and a1.shape == (5, 7) and bias1.shape == (5,)
+    np.testing.assert_array_equal(a1, a2)
+    assert not np.array_equal(a1, a3)
+    x, f = inputs.fft_inputs((2, 16), "complex64", seed=0, device="cpu")
+    assert x.dtype == np.complex64 and np.count_nonzero(x) == x.size and np.abs(x.imag).max() > 0
