@@ -71,14 +71,14 @@ def test_unfused_relu_propagates_nan(cp):
 
 @pytest.mark.nvmath
 @pytest.mark.parametrize("name", ["fused_onecall", "fused_planned"])
-def test_fused_relu_nan_behaviour(cp, name):
-    """cuBLASLt's RELU epilogue computes max(x, 0) in a way that maps NaN to 0 (unlike cupy.maximum)."""
+def test_fused_relu_propagates_nan_like_unfused(cp, name):
+    """Measured on an H100 (nvmath-python 1.0.0, CUDA 13): cuBLASLt's RELU_BIAS keeps NaN, as cupy.maximum does."""
     a, b, bias = hand_inputs(cp)
     a[0, 0] = cp.nan
     out = run_strategy(name, a, b, bias).get()
-    assert not np.isnan(out).any()
-    np.testing.assert_array_equal(out[0], 0)
+    assert np.isnan(out[0]).all()
     np.testing.assert_array_equal(out[1], RELU[1])
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(matmul.unfused(a, b, bias).get()))
 
 
 @pytest.mark.nvmath

@@ -113,3 +113,9 @@ def device_name() -> str:
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
     name = props["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def machine_name() -> str:
+    """The GPU's name as an asv machine name: 'NVIDIA H100 80GB HBM3' -> 'h100-80gb-hbm3'."""
+    name = device_name().lower().replace("nvidia", "").strip()
+    return "-".join(part for part in name.replace("_", " ").split() if part)

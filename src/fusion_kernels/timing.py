@@ -72,12 +72,21 @@ def event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) ->
     return out
 
 
-def device_times(fn, *, batch: int = 20, samples: int = 10, warmup: int = 3) -> list[float]:
-    """Device seconds per call: events around `batch` back-to-back calls, one sample per batch."""
+def device_times(fn, *, batch: int | None = None, samples: int = 10, warmup: int = 3) -> list[float]:
+    """Device seconds per call: events around `batch` back-to-back calls, one sample per batch.
+
+    By default a batch lasts about 5 ms (1 to 200 calls), so event resolution and
+    the first launch's latency are small against it.
+    """
     cp = backend.cupy()
     for _ in range(warmup):
         fn()
     synchronize()
+    if batch is None:
+        t0 = time.perf_counter()
+        fn()
+        synchronize()
+        batch = min(200, max(1, int(5e-3 / max(time.perf_counter() - t0, 1e-7))))
     start, end = cp.cuda.Event(), cp.cuda.Event()
     out = []
     for _ in range(samples):
