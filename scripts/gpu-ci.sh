@@ -35,10 +35,15 @@ if grep -qE '[0-9]+ skipped' "$logdir/pytest.log"; then
   status=1
 fi
 
-# Quick benchmark pass: pytest-benchmark over the suite's strategies (tests/bench).
-if [ -d benchmarks/pytest ]; then
-  python3 -m pytest -q -p no:cacheprovider benchmarks/pytest --benchmark-only \
-    --benchmark-json="$logdir/bench.json" ${FK_BENCH_ARGS:-} 2>&1 | tee "$logdir/bench.log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# Quick benchmark pass (pytest-benchmark, GPU-synchronised): compared with the stored
+# baseline of this GPU when there is one; a median slower by more than 10% fails.
+baseline=gpubench/baseline
+machine=$(python3 -c 'from fusion_kernels import backend; print(backend.machine_name())' 2>/dev/null || echo unknown)
+compare=()
+if ls "$baseline"/*/*"$machine".json >/dev/null 2>&1; then
+  compare=(--benchmark-compare="$(basename "$(ls "$baseline"/*/*"$machine".json | tail -1)" .json)" --benchmark-compare-fail=median:10%)
 fi
+python3 -m pytest -q -p no:cacheprovider gpubench --benchmark-only --benchmark-storage="file://$baseline" \
+  --benchmark-json="$logdir/bench.json" --benchmark-columns=median,iqr,min,rounds "${compare[@]}" ${FK_BENCH_ARGS:-} 2>&1 | tee "$logdir/bench.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 exit $status

@@ -88,6 +88,12 @@ class FusedMatmul:
 
     execute = __call__
 
+    @property
+    def workspace_bytes(self) -> int:
+        """cuBLASLt workspace the plan needs; held from the first call until close()."""
+        workspace = getattr(self._mm, "workspace", None)  # nvmath 1.0 internals; 0 if absent
+        return int(getattr(workspace, "size", 0) or 0)
+
     def reset_operands(self, a=None, b=None, bias=None) -> None:
         """New operands of the planned shapes and dtype; omitted ones stay."""
         m, k, n = self.shape
