@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ASV_PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-asv check --python=same
+python -m asv check --python=same
 python - <<'PY'
 import importlib, inspect, sys
 sys.path.insert(0, ".")

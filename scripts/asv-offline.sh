@@ -27,7 +27,7 @@ if [ -z "$machine" ]; then
   machine=$(PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -c \
     'from fusion_kernels import backend; print(backend.machine_name())')
 fi
-asv machine --yes --machine "$machine" >/dev/null
+"$python" -m asv machine --yes --machine "$machine" >/dev/null
 
 commits=()
 for r in "${revs[@]}"; do
@@ -45,6 +45,6 @@ for sha in "${commits[@]}"; do
   git worktree add --detach -f "$wt" "$sha" >/dev/null
   echo "== $(git log -1 --format='%h %s' "$sha")"
   ASV_PYTHONPATH="$wt/src${PYTHONPATH:+:$PYTHONPATH}" \
-    asv run --environment "existing:$python" --set-commit-hash "$sha" --machine "$machine" "$@"
+    "$python" -m asv run --environment "existing:$python" --set-commit-hash "$sha" --machine "$machine" "$@"
   git worktree remove --force "$wt"
 done
