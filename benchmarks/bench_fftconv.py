@@ -1,26 +1,21 @@
 """ifft(fft(a) * filter): unfused CuPy vs nvmath FFT with an LTO-IR epilog (one call, planned)."""
 
-from .common import _DerivedBenchmarks, _FirstCallBenchmarks, _WorkloadBenchmarks, params_for
+from .common import _ColdStart, _Suite, params_for
 
 WORKLOAD = "fft_conv"
-PARAMS = params_for(WORKLOAD)
+STRATEGIES, SHAPES, DTYPES = params_for(WORKLOAD)
 
 
-class FFTConv(_WorkloadBenchmarks):
+class FFTConv(_Suite):
     workload_name = WORKLOAD
-    params = PARAMS
-
-
-class FFTConvFirstCall(_FirstCallBenchmarks):
-    workload_name = WORKLOAD
-    params = PARAMS
-
-
-class FFTConvDerived(_DerivedBenchmarks):
-    workload_name = WORKLOAD
-    params = PARAMS
+    params = [STRATEGIES, SHAPES, DTYPES]
 
     def track_achieved_rate(self, *args):
         return super().track_achieved_rate(*args)
 
     track_achieved_rate.unit = "GB/s"
+
+
+class FFTConvColdStart(_ColdStart):
+    workload_name = WORKLOAD
+    params = [STRATEGIES, DTYPES]

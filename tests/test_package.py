@@ -83,3 +83,15 @@ def test_input_makers_are_seeded_and_never_zero():
     assert not np.array_equal(a1, a3)
     x, f = inputs.fft_inputs((2, 16), "complex64", seed=0, device="cpu")
     assert x.dtype == np.complex64 and np.count_nonzero(x) == x.size and np.abs(x.imag).max() > 0
+
+
+def test_measure_without_gpu_skips_with_reason():
+    from fusion_kernels import measure
+
+    if backend.gpu_reason() is None:
+        pytest.skip("this checks the no-GPU path")
+    res = measure.measure_case("matmul_bias_relu", "fused_planned", (8, 8, 8), "float32")
+    assert res.skip == backend.nvmath_reason() and res.call_seconds == []
+    out = measure.measure_workload("fft_conv", shapes=[(4, 8)], dtypes=["complex64"])
+    assert set(out) == {(s, "4x8", "complex64") for s in ("unfused", "fused_onecall", "fused_planned")}
+    assert all(r.skip for r in out.values())
