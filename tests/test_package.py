@@ -95,3 +95,16 @@ def test_measure_without_gpu_skips_with_reason():
     out = measure.measure_workload("fft_conv", shapes=[(4, 8)], dtypes=["complex64"])
     assert set(out) == {(s, "4x8", "complex64") for s in ("unfused", "fused_onecall", "fused_planned")}
     assert all(r.skip for r in out.values())
+
+
+def test_asv_suite_import_initialises_no_gpu_library():
+    # asv's forkserver imports the suite once and forks every benchmark from it:
+    # a CUDA context (or CuPy/nvmath/numba) in that server would break the children.
+    code = (
+        "import sys; sys.path.insert(0, '.'); import benchmarks.bench_matmul, benchmarks.bench_fftconv; "
+        "print(sorted(m for m in ('cupy', 'nvmath', 'numba') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=__import__("pathlib").Path(__file__).parents[1])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
