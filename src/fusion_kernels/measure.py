@@ -106,6 +106,8 @@ def measure_workload(workload_name, *, strategies=None, shapes=None, dtypes=None
     """{(strategy, shape_label, dtype): CaseResult} over the workload's suite (or the subsets given)."""
     workload = WORKLOADS[workload_name]
     out = {}
+    if backend.gpu_reason() is None:
+        timing.warm_up()
     for shape in shapes or list(workload.shapes.values()):
         for dtype in dtypes or workload.dtypes:
             args = None
