@@ -85,13 +85,13 @@ def test_input_makers_are_seeded_and_never_zero():
     assert x.dtype == np.complex64 and np.count_nonzero(x) == x.size and np.abs(x.imag).max() > 0
 
 
-def test_measure_without_gpu_skips_with_reason():
+def test_measure_records_why_a_case_cannot_run(monkeypatch):
     from fusion_kernels import measure
 
-    if backend.gpu_reason() is None:
-        pytest.skip("this checks the no-GPU path")
+    why = "nvmath-python is not installed (simulated)"
+    monkeypatch.setattr(measure, "availability", lambda workload, strategy: why)
     res = measure.measure_case("matmul_bias_relu", "fused_planned", (8, 8, 8), "float32")
-    assert res.skip == backend.nvmath_reason() and res.call_seconds == []
+    assert res.skip == why and res.call_seconds == []
     out = measure.measure_workload("fft_conv", shapes=[(4, 8)], dtypes=["complex64"])
     assert set(out) == {(s, "4x8", "complex64") for s in ("unfused", "fused_onecall", "fused_planned")}
     assert all(r.skip for r in out.values())
