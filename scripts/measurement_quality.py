@@ -3,6 +3,7 @@
   python scripts/measurement_quality.py events            # call time vs CUDA events
   python scripts/measurement_quality.py memory            # peak device memory vs analytic count
   python scripts/measurement_quality.py asv-cv A.json B.json   # two asv runs of one commit
+  python scripts/measurement_quality.py errors            # worst relative error against the oracle
 
 `events` times each suite case the way asv's time_call does (synchronised wall
 clock, cold L2) and independently with CUDA events (cold L2), median of 50 each.
@@ -55,6 +56,27 @@ def memory_check():
             del args
 
 
+def errors():
+    """Worst relative error of each strategy and dtype over the test shapes and the seed size, 5 seeds."""
+    from fusion_kernels import suite, tolerances
+
+    print("| workload | dtype | strategy | worst relative error | tolerance |")
+    print("|---|---|---|---|---|")
+    plan = [("matmul_bias_relu", suite.MATMUL_TEST_SHAPES + [(2000, 1000, 4000)]),
+            ("fft_conv", suite.FFT_TEST_SHAPES + [(256, 1024)])]
+    for name, shapes in plan:
+        w = workloads.WORKLOADS[name]
+        for dtype in w.dtypes:
+            for strategy in w.strategies:
+                worst = 0.0
+                for shape in shapes:
+                    for seed in range(5):
+                        args = w.make_inputs(shape, dtype, seed=seed)
+                        with w.strategies[strategy](*args) as call:
+                            worst = max(worst, tolerances.relative_error(call(), w.reference(*args)))
+                print(f"| {name} | {dtype} | {strategy} | {worst:.2e} | {tolerances.tolerance(dtype):.0e} |")
+
+
 def asv_cv(path_a, path_b):
     """CV of the two runs' values for every benchmark and parameter set above 50 us."""
     def load(path):
@@ -97,6 +119,8 @@ if __name__ == "__main__":
         events()
     elif what == "memory":
         memory_check()
+    elif what == "errors":
+        errors()
     elif what == "asv-cv":
         asv_cv(sys.argv[2], sys.argv[3])
     else:

@@ -81,7 +81,7 @@ def measure_case(workload_name, strategy, shape, dtype, *, repeat=50, inputs=Non
                 from . import tolerances
 
                 res.relative_error = tolerances.relative_error(call(), workload.reference(*args))
-            with timing.quiet_host():
+            with timing.gc_paused():
                 res.call_seconds = timing.call_times(call, repeat=repeat)
                 res.device_seconds = timing.device_times(call)
                 res.host_seconds = timing.host_times(call, repeat=max(10, repeat // 2))

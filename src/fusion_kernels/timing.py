@@ -11,30 +11,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import os
 import time
 
 from . import backend
 
 
 @contextlib.contextmanager
-def quiet_host(pin: bool = True):
-    """Timing conditions for the host: no garbage collection (as timeit does) and,
-    where the OS allows, the process pinned to one CPU."""
+def gc_paused():
+    """No garbage collection inside timing loops, as timeit does.
+
+    (Pinning the process to one CPU was tried on the H100 machine and made
+    host-bound calls slower and no steadier: docs/measurements.md.)
+    """
     was_enabled = gc.isenabled()
     gc.disable()
-    old = None
-    if pin and hasattr(os, "sched_setaffinity"):
-        try:
-            old = os.sched_getaffinity(0)
-            os.sched_setaffinity(0, {min(old)})
-        except OSError:
-            old = None
     try:
         yield
     finally:
-        if old is not None:
-            os.sched_setaffinity(0, old)
         if was_enabled:
             gc.enable()
 
