@@ -1,7 +1,10 @@
-"""Per-call time from an idle GPU (synchronised before and after), seed-sized problems.
+"""Per-call time from an idle GPU (synchronised before and after): the GPU CI gate.
 
-Run by scripts/gpu-ci.sh; compare against a stored baseline with
---benchmark-compare and fail on regression with --benchmark-compare-fail.
+Run by scripts/gpu-ci.sh, which fails a median 10% slower than the stored
+baseline. Only cases the GPU bounds (0.4 ms and more on an H100) are gated:
+host-bound calls (the seed's 256x1024 FFT, fp16 at 2000x1000x4000) moved by
+up to 25% between identical runs on the H100 machine, so a 10% gate on them
+would fail on noise (docs/measurements.md). asv tracks those with statistics.
 """
 
 import pytest
@@ -9,10 +12,10 @@ import pytest
 from fusion_kernels import timing, workloads
 
 CASES = [
-    ("matmul_bias_relu", (2000, 1000, 4000), "float16"),
     ("matmul_bias_relu", (2000, 1000, 4000), "float64"),
-    ("fft_conv", (256, 1024), "complex128"),
+    ("matmul_bias_relu", (16384, 1024, 16384), "float16"),
     ("fft_conv", (16384, 4096), "complex64"),
+    ("fft_conv", (65536, 1024), "complex128"),
 ]
 STRATEGIES = ["unfused", "fused_planned"]
 

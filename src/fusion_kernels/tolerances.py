@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+# Worst measured on an H100 (5 seeds, test shapes and the seed size; docs/measurements.md):
+# float16 3.4e-4, float32 5.7e-7, float64 1.1e-15, complex64 2.8e-7, complex128 5.3e-16.
 RELATIVE_TOLERANCE = {
-    "float16": 1e-2,
-    "float32": 1e-5,
+    "float16": 3e-3,
+    "float32": 5e-6,
     "float64": 1e-12,
-    "complex64": 1e-5,
+    "complex64": 3e-6,
     "complex128": 1e-12,
 }
 
