@@ -4,6 +4,7 @@
   python scripts/measurement_quality.py memory            # peak device memory vs analytic count
   python scripts/measurement_quality.py asv-cv A.json B.json   # two asv runs of one commit
   python scripts/measurement_quality.py errors            # worst relative error against the oracle
+  python scripts/measurement_quality.py host-noise [--pin] # four host-bound calls in this process (us)
 
 `events` times each suite case the way asv's time_call does (synchronised wall
 clock, cold L2) and independently with CUDA events (cold L2), median of 50 each.
@@ -77,48 +78,79 @@ def errors():
                 print(f"| {name} | {dtype} | {strategy} | {worst:.2e} | {tolerances.tolerance(dtype):.0e} |")
 
 
+HOST_BOUND_CASES = [
+    ("matmul_bias_relu", (1024, 4096, 1024), "float16", "unfused"),
+    ("matmul_bias_relu", (2000, 1000, 4000), "float16", "fused_planned"),
+    ("fft_conv", (256, 1024), "complex64", "unfused"),
+    ("fft_conv", (256, 1024), "complex64", "fused_planned"),
+]
+
+
+def host_noise(pin):
+    """Medians of call, device and host time (us) of host-bound calls; run it in several processes."""
+    import contextlib
+    import os
+
+    timing.warm_up()
+    out = {}
+    for name, shape, dtype, strategy in HOST_BOUND_CASES:
+        w = workloads.WORKLOADS[name]
+        with w.strategies[strategy](*w.make_inputs(shape, dtype)) as call:
+            call()
+            pinned = contextlib.nullcontext()
+            if pin:
+                old = os.sched_getaffinity(0)
+                os.sched_setaffinity(0, {min(old)})
+                pinned = contextlib.ExitStack()
+                pinned.callback(os.sched_setaffinity, 0, old)
+            with pinned:
+                figures = [timing.call_times(call), timing.device_times(call), timing.host_times(call)]
+        out[f"{name}-{strategy}"] = [round(timing.median(f) * 1e6, 1) for f in figures]
+    print("pin" if pin else "free", json.dumps(out))
+
+
 def asv_cv(path_a, path_b):
-    """CV of the two runs' values for every benchmark and parameter set above 50 us."""
+    """Per benchmark: how many of the two runs' medians above 50 us agree within a CV of 2%."""
     def load(path):
         data = json.load(open(path))
-        cols = data["result_columns"]
         out = {}
         for bench, row in data["results"].items():
-            rec = dict(zip(cols, row))
+            rec = dict(zip(data["result_columns"], row))
             values = rec["result"] if isinstance(rec["result"], list) else [rec["result"]]
             for i, v in enumerate(values):
-                out[(bench, i)] = v
+                out[(bench.split(".", 1)[1], i)] = v
         return out
 
     a, b = load(path_a), load(path_b)
-    worst, rows = 0.0, 0
-    print("| benchmark | param # | run 1 | run 2 | CV |")
+    device = load(path_b)  # device-time medians tell which cases the GPU bounds
+    rows = {}
+    for key, va in a.items():
+        vb = b.get(key)
+        if va is None or vb is None or not key[0].endswith("_seconds") or min(va, vb) < 50e-6:
+            continue
+        cv = abs(va - vb) / (va + vb)  # std (ddof=0) of two values over their mean
+        cls = key[0].rsplit(".", 1)[0]
+        dev, host = device.get((cls + ".track_device_seconds", key[1])), device.get((cls + ".track_host_seconds", key[1]))
+        bound = "GPU-bound (host time < 1/4 of device time)" if dev and host and host < dev / 4 else "host-bound"
+        rows.setdefault((key[0], bound), []).append(cv)
+    print("| benchmark | cases | values > 50 us | CV <= 2% | worst CV |")
     print("|---|---|---|---|---|")
-    for key in sorted(a):
-        va, vb = a[key], b.get(key)
-        if va is None or vb is None or not key[0].endswith("_seconds"):
-            continue
-        if min(va, vb) < 50e-6:
-            continue
-        mean = (va + vb) / 2
-        cv = abs(va - vb) / 2 / mean  # std of two values (ddof=0) over their mean
-        worst = max(worst, cv)
-        rows += 1
-        if cv > 0.02:
-            print(f"| {key[0]} | {key[1]} | {va:.6g} | {vb:.6g} | {100 * cv:.2f}% |")
-    print(f"\n{rows} values above 50 us compared; worst CV {100 * worst:.2f}% (rows above: CV > 2% only)")
+    for (bench, bound), cvs in sorted(rows.items()):
+        print(f"| {bench} | {bound} | {len(cvs)} | {sum(c <= 0.02 for c in cvs)} | {100 * max(cvs):.1f}% |")
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     what = sys.argv[1]
-    if what != "asv-cv":  # reads result files; needs no GPU
+    if what not in ("asv-cv", "host-noise"):  # asv-cv reads result files and needs no GPU
         print(f"<!-- {backend.device_name()}, {json.dumps(backend.versions())} -->")
     if what == "events":
         events()
     elif what == "memory":
         memory_check()
+    elif what == "host-noise":
+        host_noise("--pin" in sys.argv[2:])
     elif what == "errors":
         errors()
     elif what == "asv-cv":
