@@ -108,3 +108,17 @@ def test_asv_suite_import_initialises_no_gpu_library():
                          cwd=__import__("pathlib").Path(__file__).parents[1])
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["matmul_bias_relu", "fft_conv"])
+def test_sampled_error_checks_only_the_sampled_rows(name):
+    from fusion_kernels import measure, workloads
+
+    w = workloads.WORKLOADS[name]
+    shape = (200, 16, 24) if name == "matmul_bias_relu" else (200, 32)
+    args = w.make_inputs(shape, w.dtypes[-1], seed=1, device="cpu")
+    exact = w.reference(*args)
+    assert measure.sampled_error(w, args, exact) == 0.0
+    wrong = exact.copy()
+    wrong[:] = wrong * 1.001  # every row off by 0.1%
+    assert measure.sampled_error(w, args, wrong) == pytest.approx(1e-3, rel=1e-6)

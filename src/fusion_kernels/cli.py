@@ -25,6 +25,18 @@ def _info(args) -> int:
     return 0 if backend.gpu_reason() is None else 1
 
 
+def _report(args) -> int:
+    from . import report
+
+    try:
+        shapes = [report.parse_shape(s) for s in args.shape or []]
+    except ValueError as exc:
+        print(f"fusion-kernels report: {exc}", file=sys.stderr)
+        return 2
+    return report.run(workloads=args.workload, dtypes=args.dtype, shapes=shapes, repeat=args.repeat, out=args.out,
+                      make_plot=not args.no_plot)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="fusion-kernels", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -32,6 +44,16 @@ def main(argv=None) -> int:
     info = sub.add_parser("info", help="the GPU, library versions and what can run here (exit 1 without a GPU)")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=_info)
+    from .suite import FFT_DTYPES, MATMUL_DTYPES
+
+    rep = sub.add_parser("report", help="measure and check every workload and strategy on this GPU; table, JSON, CSV, PNG")
+    rep.add_argument("--workload", action="append", choices=["matmul_bias_relu", "fft_conv"], help="repeatable; default: both")
+    rep.add_argument("--dtype", action="append", choices=list(MATMUL_DTYPES + FFT_DTYPES), help="repeatable; default: all")
+    rep.add_argument("--shape", action="append", help="e.g. 2000x1000x4000 or 256x1024; repeatable; default: the suite's")
+    rep.add_argument("--repeat", type=int, default=20, help="timed calls per figure (default 20)")
+    rep.add_argument("--out", default="fusion-kernels-report", help="folder for report.json/.csv/.png")
+    rep.add_argument("--no-plot", action="store_true")
+    rep.set_defaults(func=_report)
     args = parser.parse_args(argv)
     return args.func(args)
 

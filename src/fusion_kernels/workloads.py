@@ -21,6 +21,7 @@ class Workload:
     flops: Callable  # (shape) -> FLOP of one call
     bytes: Callable  # (shape, dtype, strategy) -> fewest bytes moved by one call
     rate_unit: str  # what "achieved" is reported in
+    take_rows: Callable  # (inputs, row indices) -> the inputs of those output rows only
 
     def working_set_bytes(self, shape, dtype) -> int:
         """Upper estimate of device memory one unfused call needs: inputs, temporaries and output."""
@@ -43,6 +44,7 @@ WORKLOADS = {
         flops=roofline.matmul_flops,
         bytes=roofline.matmul_bytes,
         rate_unit="TFLOP/s",
+        take_rows=lambda args, rows: (args[0][rows], args[1], args[2][rows]),
     ),
     "fft_conv": Workload(
         name="fft_conv",
@@ -54,5 +56,6 @@ WORKLOADS = {
         flops=roofline.fft_conv_flops,
         bytes=roofline.fft_conv_bytes,
         rate_unit="GB/s",
+        take_rows=lambda args, rows: (args[0][rows], args[1][rows]),
     ),
 }

@@ -1,0 +1,225 @@
+"""`fusion-kernels report`: every workload and strategy on this GPU, checked and measured.
+
+Prints one table (workload, shape, dtype, strategy, device time, host time per
+call, peak device memory, speedup over unfused, roofline fraction, correct),
+and writes report.json, report.csv and report.png to the output folder. The
+JSON and CSV are rewritten atomically after every case, so an interrupted
+report keeps what it measured and never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import backend, measure, tolerances
+from .workloads import WORKLOADS
+
+COLUMNS = ["workload", "shape", "dtype", "strategy", "device_ms", "call_ms", "host_ms", "peak_device_mb",
+           "speedup_vs_unfused", "roofline_fraction", "relative_error", "correct", "skip"]
+
+
+def parse_shape(text: str) -> tuple:
+    try:
+        shape = tuple(int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--shape must look like 2000x1000x4000 (matmul) or 256x1024 (FFT), got {text!r}") from None
+    if len(shape) not in (2, 3) or min(shape) <= 0:
+        raise ValueError(f"--shape must have 3 positive sizes (matmul) or 2 (FFT), got {text!r}")
+    return shape
+
+
+def row_of(res: measure.CaseResult, unfused: measure.CaseResult | None) -> dict:
+    row = dict.fromkeys(COLUMNS)
+    row.update(workload=res.workload, shape=measure.shape_label(res.shape), dtype=res.dtype, strategy=res.strategy,
+               skip=res.skip)
+    if res.skip:
+        return row
+    dev = res.device_median
+    row.update(
+        device_ms=dev * 1e3,
+        call_ms=measure.timing.median(res.call_seconds) * 1e3,
+        host_ms=measure.timing.median(res.host_seconds) * 1e3,
+        peak_device_mb=res.peak_device_bytes / 1e6,
+        roofline_fraction=res.bound_seconds / dev,
+        relative_error=res.relative_error,
+        correct=bool(res.relative_error is not None and res.relative_error <= tolerances.tolerance(res.dtype)),
+    )
+    if unfused is not None and not unfused.skip:
+        row["speedup_vs_unfused"] = unfused.device_median / dev
+    return row
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def save(rows: list, out: Path, meta: dict) -> None:
+    _write_atomic(out / "report.json", json.dumps({"meta": meta, "rows": rows}, indent=1))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_atomic(out / "report.csv", buf.getvalue())
+
+
+def _fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def table(rows: list) -> str:
+    head = f"{'workload':17} {'shape':17} {'dtype':10} {'strategy':14} {'GPU ms':>9} {'host ms':>8} {'peak MB':>8} {'speedup':>8} {'roofline':>8} correct"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if r["skip"]:
+            lines.append(f"{r['workload']:17} {r['shape']:17} {r['dtype']:10} {r['strategy']:14} skipped: {r['skip']}")
+            continue
+        lines.append(
+            f"{r['workload']:17} {r['shape']:17} {r['dtype']:10} {r['strategy']:14} {_fmt(r['device_ms'], '9.4f')} "
+            f"{_fmt(r['host_ms'], '8.4f')} {_fmt(r['peak_device_mb'], '8.1f')} {_fmt(r['speedup_vs_unfused'], '7.2f')}x "
+            f"{_fmt(r['roofline_fraction'], '8.2f')} {'yes' if r['correct'] else 'NO'}"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list, path: Path) -> str | None:
+    """Speedup vs problem size per dtype, and each strategy on the roofline. None, or why no plot."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (pip install 'fusion-kernels[report]'): no plot"
+    measured = [r for r in rows if not r["skip"]]
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+    for ax, name in zip(axes[:2], WORKLOADS):
+        for dtype in WORKLOADS[name].dtypes:
+            for strategy in WORKLOADS[name].strategies:
+                pts = [r for r in measured if r["workload"] == name and r["dtype"] == dtype and r["strategy"] == strategy
+                       and r["speedup_vs_unfused"] is not None and strategy != "unfused"]
+                if pts:
+                    size = [eval_size(r["shape"]) for r in pts]
+                    ax.plot(size, [r["speedup_vs_unfused"] for r in pts], marker="o", label=f"{strategy} {dtype}")
+        ax.axhline(1.0, color="gray", lw=0.8, ls="--")
+        ax.set(xscale="log", yscale="log", xlabel="output elements", ylabel="speedup over unfused (device time)",
+               title=f"{name}: fused / unfused")
+        ax.legend(fontsize=7)
+    ax = axes[2]
+    peaks = _peaks()
+    for r in measured:
+        ax.scatter(r["_flops"] / r["_bytes"], r["_flops"] / (r["device_ms"] * 1e-3) / 1e12, s=14,
+                   marker="o" if r["strategy"] == "unfused" else "^", label=f"{r['workload']} {r['strategy']}")
+    if peaks:
+        xs = [10 ** (i / 10) for i in range(-10, 45)]
+        for dtype, rate in peaks["flops"].items():
+            if dtype.startswith("float"):
+                ax.plot(xs, [min(rate, x * peaks["bandwidth"]) / 1e12 for x in xs], lw=0.8, label=f"roof {dtype}")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=6)
+    ax.set(xscale="log", yscale="log", xlabel="FLOP per byte moved", ylabel="achieved TFLOP/s (device time)",
+           title="roofline (measured peaks of this GPU)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def eval_size(label: str) -> int:
+    dims = [int(x) for x in label.split("x")]
+    return dims[0] * dims[-1]
+
+
+def _peaks():
+    try:
+        from . import roofline
+
+        return roofline.device_peaks()
+    except Exception:
+        return None
+
+
+def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels-report", make_plot=True,
+        stream=None) -> int:
+    """Measure, check, print and save. Returns the exit status: 0 all correct, 1 no GPU, 3 a wrong result."""
+    stream = stream or sys.stdout
+    why = backend.gpu_reason()
+    if why:
+        print(f"fusion-kernels report: cannot run here: {why}", file=sys.stderr)
+        return 1
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"device": backend.device_name(), "versions": backend.versions(), "repeat": repeat,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    rows = []
+    names = workloads or list(WORKLOADS)
+    plan = []
+    for name in names:
+        w = WORKLOADS[name]
+        wanted = [s for s in (shapes or []) if len(s) == len(next(iter(w.shapes.values())))] or list(w.shapes.values())
+        for shape in wanted:
+            for dtype in [d for d in (dtypes or w.dtypes) if d in w.dtypes]:
+                plan.append((name, shape, dtype))
+    bar = _progress(len(plan) * 3)
+    t0 = time.perf_counter()
+    try:
+        for name, shape, dtype in plan:
+            def tick(workload, strategy, shape, dtype):
+                bar(f"{workload} {measure.shape_label(shape)} {dtype} {strategy}")
+
+            results = measure.measure_workload(name, shapes=[shape], dtypes=[dtype], repeat=repeat, check=True,
+                                               progress=tick, warm=not rows)
+            base = results.get(("unfused", measure.shape_label(shape), dtype))
+            for res in results.values():
+                row = row_of(res, base)
+                row["_flops"], row["_bytes"] = res.flops, res.bytes
+                rows.append(row)
+            save([{k: r[k] for k in COLUMNS} for r in rows], out, meta)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(rows)} cases kept in {out / 'report.json'}", file=sys.stderr)
+        return 130
+    finally:
+        bar(None)
+    print(table(rows), file=stream)
+    print(f"\n{len(rows)} cases in {time.perf_counter() - t0:.1f} s on {meta['device']}; "
+          f"data: {out / 'report.json'}, {out / 'report.csv'}", file=stream)
+    if make_plot:
+        why_not = plot(rows, out / "report.png")
+        print(why_not or f"plot: {out / 'report.png'}", file=stream)
+    wrong = [r for r in rows if not r["skip"] and not r["correct"]]
+    if wrong:
+        print(f"{len(wrong)} results disagree with the oracle beyond the tolerance", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _progress(total):
+    """A progress callback: tqdm if installed, else one line per case on stderr."""
+    try:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, file=sys.stderr, unit="case")
+
+        def update(text):
+            if text is None:
+                bar.close()
+            else:
+                bar.set_description(text)
+                bar.update(1)
+    except ImportError:
+        count = [0]
+
+        def update(text):
+            if text is not None:
+                count[0] += 1
+                print(f"[{count[0]}/{total}] {text}", file=sys.stderr, flush=True)
+
+    return update
