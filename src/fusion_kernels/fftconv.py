@@ -40,9 +40,13 @@ def epilog_ltoir(dtype_name: str, n: int, compute_capability: str) -> bytes:
     """The filter-multiply epilog as LTO-IR, compiled once per (dtype, n, device generation)."""
     backend.require_callbacks()
     nvmath = backend.nvmath()
-    return nvmath.fft.compile_epilog(
-        _make_epilog(n), dtype_name, dtype_name, compute_capability=compute_capability
-    )
+    try:
+        return nvmath.fft.compile_epilog(_make_epilog(n), dtype_name, dtype_name, compute_capability=compute_capability)
+    except Exception as exc:
+        raise backend.GPUUnavailable(
+            f"compiling the FFT epilog ({dtype_name}, n={n}, sm_{compute_capability}) with numba-cuda failed: "
+            f"{type(exc).__name__}: {exc}. It needs numba-cuda (pip install 'nvmath-python[numba]') with numpy<2.5"
+        ) from exc
 
 
 def _ltoir_for(a) -> bytes:
