@@ -114,14 +114,19 @@ def plot(rows: list, path: Path) -> str | None:
         ax.legend(fontsize=7)
     ax = axes[2]
     peaks = _peaks()
+    colors = {"unfused": "tab:gray", "fused_onecall": "tab:orange", "fused_planned": "tab:blue"}
+    markers = {"matmul_bias_relu": "o", "fft_conv": "^"}
     for r in measured:
-        ax.scatter(r["_flops"] / r["_bytes"], r["_flops"] / (r["device_ms"] * 1e-3) / 1e12, s=14,
-                   marker="o" if r["strategy"] == "unfused" else "^", label=f"{r['workload']} {r['strategy']}")
+        ax.scatter(r["_flops"] / r["_bytes"], r["_flops"] / (r["device_ms"] * 1e-3) / 1e12, s=16,
+                   color=colors.get(r["strategy"], "tab:green"), marker=markers.get(r["workload"], "s"),
+                   label=f"{r['workload']} {r['strategy']}")
     if peaks:
         xs = [10 ** (i / 10) for i in range(-10, 45)]
         for dtype, rate in peaks["flops"].items():
             if dtype.startswith("float"):
-                ax.plot(xs, [min(rate, x * peaks["bandwidth"]) / 1e12 for x in xs], lw=0.8, label=f"roof {dtype}")
+                ax.plot(xs, [min(rate, x * peaks["bandwidth"]) / 1e12 for x in xs], lw=0.8, ls=":", color="k",
+                        label=f"roof {dtype}" if dtype == "float16" else None)
+                ax.annotate(dtype, (xs[-1], rate / 1e12), fontsize=7, ha="right", va="bottom")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), fontsize=6)
@@ -158,7 +163,7 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {"device": backend.device_name(), "versions": backend.versions(), "repeat": repeat,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "peaks": _peaks()}
     rows = []
     names = workloads or list(WORKLOADS)
     plan = []
