@@ -9,7 +9,7 @@ from hand_cases import CONVOLVED, FILTER, SIGNALS
 pytestmark = pytest.mark.gpu
 
 STRATEGY_NAMES = list(fftconv.STRATEGIES)
-FUSED = ["fused_onecall", "fused_planned"]
+FUSED = ["fused_onecall", "fused_planned", "fused_graph"]
 
 
 def run_strategy(name, *args):
@@ -95,3 +95,16 @@ def test_planned_results_are_independent_arrays(cp):
         r2 = conv()
         assert r1.data.ptr != r2.data.ptr
         np.testing.assert_array_equal(r1.get(), keep.get())
+
+
+@pytest.mark.callbacks
+def test_graph_replays_into_one_buffer_and_reads_signals_by_pointer(cp):
+    a, filt = inputs.fft_inputs((8, 512), "complex64", seed=30)
+    a2, _ = inputs.fft_inputs((8, 512), "complex64", seed=31)
+    with fftconv.GraphFFTConv(a, filt) as conv:
+        first = conv()
+        assert tolerances.is_close(first, reference.fft_convolve(a, filt), "complex64")
+        a[...] = a2
+        second = conv()
+        assert second.data.ptr == first.data.ptr
+        assert tolerances.is_close(second, reference.fft_convolve(a2, filt), "complex64")

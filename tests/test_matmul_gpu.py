@@ -29,12 +29,13 @@ def test_unfused_steps_by_hand(cp):
 
 
 @pytest.mark.nvmath
-@pytest.mark.parametrize("name", ["fused_onecall", "fused_planned"])
+@pytest.mark.parametrize("name", ["partial", "fused_onecall", "fused_planned", "fused_graph"])
 def test_fused_identical_to_unfused_by_hand(cp, name):
     args = hand_inputs(cp)
     expected = matmul.unfused(*args).get()
     got = run_strategy(name, *args)
-    assert got.flags.f_contiguous  # cuBLASLt's column-major result
+    # cuBLASLt's result is column-major; partial keeps CuPy's row-major one
+    assert got.flags.c_contiguous if name == "partial" else got.flags.f_contiguous
     np.testing.assert_array_equal(got.get(), expected)  # small integers in float64 are exact
     np.testing.assert_array_equal(got.get(), RELU)
 
@@ -112,3 +113,24 @@ def test_planned_autotune_matches_oracle(cp):
     args = inputs.matmul_inputs((256, 128, 192), "float16", seed=5)
     with matmul.FusedMatmul(*args, autotune=True) as mm:
         assert tolerances.is_close(mm(), reference.matmul_bias_relu(*args), "float16")
+
+
+@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
+def test_partial_is_bitwise_unfused(cp, dtype):
+    args = inputs.matmul_inputs((257, 129, 65), dtype, seed=9)
+    np.testing.assert_array_equal(matmul.partial(*args).get(), matmul.unfused(*args).get())
+
+
+@pytest.mark.nvmath
+def test_graph_replays_into_one_buffer_and_reads_inputs_by_pointer(cp):
+    a, b, bias = inputs.matmul_inputs((96, 64, 80), "float32", seed=12)
+    a2, _, _ = inputs.matmul_inputs((96, 64, 80), "float32", seed=13)
+    with matmul.GraphMatmul(a, b, bias) as mm:
+        first = mm()
+        assert tolerances.is_close(first, reference.matmul_bias_relu(a, b, bias), "float32")
+        a[...] = a2  # new data into the captured input
+        second = mm()
+        assert second.data.ptr == first.data.ptr  # the same buffer, overwritten
+        assert tolerances.is_close(second, reference.matmul_bias_relu(a2, b, bias), "float32")
+    with pytest.raises(RuntimeError, match="closed"):
+        mm()

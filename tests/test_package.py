@@ -93,7 +93,9 @@ def test_measure_records_why_a_case_cannot_run(monkeypatch):
     res = measure.measure_case("matmul_bias_relu", "fused_planned", (8, 8, 8), "float32")
     assert res.skip == why and res.call_seconds == []
     out = measure.measure_workload("fft_conv", shapes=[(4, 8)], dtypes=["complex64"])
-    assert set(out) == {(s, "4x8", "complex64") for s in ("unfused", "fused_onecall", "fused_planned")}
+    from fusion_kernels import fftconv
+
+    assert set(out) == {(s, "4x8", "complex64") for s in fftconv.STRATEGIES}
     assert all(r.skip for r in out.values())
 
 
@@ -122,3 +124,15 @@ def test_sampled_error_checks_only_the_sampled_rows(name):
     wrong = exact.copy()
     wrong[:] = wrong * 1.001  # every row off by 0.1%
     assert measure.sampled_error(w, args, wrong) == pytest.approx(1e-3, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["matmul_bias_relu", "fft_conv"])
+def test_every_strategy_has_requirements_and_byte_counts(name):
+    from fusion_kernels import workloads
+
+    w = workloads.WORKLOADS[name]
+    assert set(w.requires) == set(w.strategies)
+    assert set(w.requires.values()) <= {"gpu", "nvmath", "callbacks"}
+    shape = next(iter(w.shapes.values()))
+    counts = {s: w.bytes(shape, w.dtypes[0], s) for s in w.strategies}
+    assert counts["unfused"] == max(counts.values())  # fusion never moves more bytes

@@ -16,8 +16,9 @@ def c64(*shape):
     return np.ones(shape, dtype=np.complex64)
 
 
-MATMUL_ENTRY_POINTS = [matmul.unfused, matmul.fused, matmul.FusedMatmul, reference.matmul_bias_relu]
-FFT_ENTRY_POINTS = [fftconv.unfused, fftconv.fused, fftconv.FusedFFTConv, reference.fft_convolve]
+MATMUL_ENTRY_POINTS = [matmul.unfused, matmul.partial, matmul.fused, matmul.FusedMatmul, matmul.GraphMatmul,
+                       reference.matmul_bias_relu]
+FFT_ENTRY_POINTS = [fftconv.unfused, fftconv.fused, fftconv.FusedFFTConv, fftconv.GraphFFTConv, reference.fft_convolve]
 
 MATMUL_CASES = [
     # (id, a, b, bias, error, pattern the message must contain)
@@ -64,13 +65,13 @@ def test_fft_rejects(entry, case):
         entry(a, filt)
 
 
-@pytest.mark.parametrize("entry", MATMUL_ENTRY_POINTS[:3], ids=lambda f: f.__qualname__)
+@pytest.mark.parametrize("entry", MATMUL_ENTRY_POINTS[:-1], ids=lambda f: f.__qualname__)
 def test_matmul_numpy_input_is_refused_not_copied(entry):
     with pytest.raises(TypeError, match=r"a must be a cupy.ndarray on the GPU, got numpy.ndarray.*cupy.asarray\(a\)"):
         entry(f64(3, 4), f64(4, 2), f64(3))
 
 
-@pytest.mark.parametrize("entry", FFT_ENTRY_POINTS[:3], ids=lambda f: f.__qualname__)
+@pytest.mark.parametrize("entry", FFT_ENTRY_POINTS[:-1], ids=lambda f: f.__qualname__)
 def test_fft_numpy_input_is_refused_not_copied(entry):
     with pytest.raises(TypeError, match=re.escape("a must be a cupy.ndarray on the GPU")):
         entry(c64(2, 8), c64(2, 8))

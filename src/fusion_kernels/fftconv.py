@@ -16,6 +16,7 @@ import functools
 import numpy as np
 
 from . import backend, checks
+from .graphs import CapturedCall
 from .strategy import Bound
 
 
@@ -154,8 +155,42 @@ class FusedFFTConv:
         self.close()
 
 
+class GraphFFTConv:
+    """`FusedFFTConv` (forward FFT with the filter epilog, inverse FFT) captured into one CUDA graph.
+
+    Every call returns the SAME output array, overwritten by the next call; new
+    signals go in by writing into the `a` given here. Use as a context manager
+    or call `close()`.
+    """
+
+    def __init__(self, a, filter):
+        self._planned = FusedFFTConv(a, filter)
+        try:
+            self._captured = CapturedCall(self._planned)
+        except Exception:
+            self._planned.close()
+            raise
+
+    def __call__(self):
+        return self._captured()
+
+    def close(self) -> None:
+        self._captured.close()
+        self._planned.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 STRATEGIES = {
     "unfused": lambda a, filter: Bound(unfused, a, filter),
     "fused_onecall": lambda a, filter: Bound(fused, a, filter),
     "fused_planned": FusedFFTConv,
+    "fused_graph": GraphFFTConv,
 }
+
+# What each strategy needs ("gpu", "nvmath" or "callbacks").
+REQUIRES = {"unfused": "gpu", "fused_onecall": "callbacks", "fused_planned": "callbacks", "fused_graph": "callbacks"}

@@ -19,11 +19,8 @@ def shape_label(shape) -> str:
 
 def availability(workload_name: str, strategy: str) -> str | None:
     """Why this strategy cannot run here, or None."""
-    if strategy == "unfused":
-        return backend.gpu_reason()
-    if workload_name == "fft_conv":
-        return backend.callbacks_reason()
-    return backend.nvmath_reason()
+    need = WORKLOADS[workload_name].requires[strategy]  # "gpu", "nvmath" or "callbacks"
+    return getattr(backend, f"{need}_reason")()
 
 
 def fits(workload, shape, dtype) -> str | None:

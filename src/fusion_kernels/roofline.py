@@ -25,8 +25,9 @@ def matmul_flops(shape) -> float:
 
 
 # Array passes of the (m, n) output: unfused writes the product, reads and writes it
-# for the bias, reads and writes it for ReLU; fused writes it once.
-_MATMUL_OUTPUT_PASSES = {"unfused": 5, "fused_onecall": 1, "fused_planned": 1}
+# for the bias, reads and writes it for ReLU; partial writes it, then reads and
+# writes it once for bias + ReLU; the cuBLASLt epilogue writes it once.
+_MATMUL_OUTPUT_PASSES = {"unfused": 5, "partial": 3, "fused_onecall": 1, "fused_planned": 1, "fused_graph": 1}
 
 
 def matmul_bytes(shape, dtype, strategy: str) -> float:
@@ -43,7 +44,7 @@ def fft_conv_flops(shape) -> float:
 # Passes over one (batch, n) array. CuPy: fft (read, write), multiply (2 reads, write),
 # ifft (read, write) and its 1/n scaling (read, write) = 9. Callback: forward reads a,
 # writes the product having read the filter (3), the inverse reads and writes (2) = 5.
-_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5}
+_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5, "fused_graph": 5}
 
 
 def fft_conv_bytes(shape, dtype, strategy: str) -> float:

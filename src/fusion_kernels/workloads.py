@@ -22,6 +22,7 @@ class Workload:
     bytes: Callable  # (shape, dtype, strategy) -> fewest bytes moved by one call
     rate_unit: str  # what "achieved" is reported in
     take_rows: Callable  # (inputs, row indices) -> the inputs of those output rows only
+    requires: dict  # strategy -> "gpu" | "nvmath" | "callbacks"
 
     def working_set_bytes(self, shape, dtype) -> int:
         """Upper estimate of device memory one unfused call needs: inputs, temporaries and output."""
@@ -45,6 +46,7 @@ WORKLOADS = {
         bytes=roofline.matmul_bytes,
         rate_unit="TFLOP/s",
         take_rows=lambda args, rows: (args[0][rows], args[1], args[2][rows]),
+        requires=matmul.REQUIRES,
     ),
     "fft_conv": Workload(
         name="fft_conv",
@@ -57,5 +59,6 @@ WORKLOADS = {
         bytes=roofline.fft_conv_bytes,
         rate_unit="GB/s",
         take_rows=lambda args, rows: (args[0][rows], args[1][rows]),
+        requires=fftconv.REQUIRES,
     ),
 }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `asv publish` (extra arguments go to it, e.g. --html-dir DIR), then make the
+# site load its JavaScript/CSS libraries from DIR/vendor/ instead of CDNs, so it
+# also works with no internet. The libraries are fetched once with npm into
+# .asv/vendor-cache/ (git-ignored); copy that folder to publish on a machine
+# without the npm registry.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m asv publish "$@"
+python scripts/vendor_site.py "$@"
