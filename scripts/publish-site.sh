@@ -7,4 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m asv publish "$@"
+case " $* " in *" -h "*|*" --help "*) exit 0 ;; esac  # asv only printed its help
 python scripts/vendor_site.py "$@"

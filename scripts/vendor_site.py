@@ -57,7 +57,7 @@ def tarball(spec):
         die(f"npm is not installed; it is needed once to fetch {spec} into {CACHE} "
             "(or copy that folder from a machine that has it)")
     CACHE.mkdir(parents=True, exist_ok=True)
-    (CACHE / ".gitignore").write_text("*\n")
+    (CACHE / ".gitignore").write_text("*\n")  # never committed, even before .gitignore says so
     r = subprocess.run(["npm", "pack", "--loglevel=error", spec], cwd=CACHE, capture_output=True, text=True)
     if r.returncode or not tgz.exists():
         errs = [ln for ln in r.stderr.splitlines() if not re.match(r"npm error (code|errno|syscall) ", ln)]
@@ -95,7 +95,7 @@ def rewrite_tag(tag, html_dir):
 
 
 def main(argv):
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(add_help=False)  # the arguments are asv publish's
     p.add_argument("--config", default="asv.conf.json")
     p.add_argument("--html-dir", "-o")
     args, _ = p.parse_known_args(argv)
