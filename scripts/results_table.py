@@ -23,35 +23,40 @@ def load(path):
     return data, out
 
 
-def fmt_time(x):
-    return "n/a" if x is None else (f"{x * 1e3:.3f}" if x >= 1e-4 else f"{x * 1e3:.4f}")
-
-
 def main(path):
     data, r = load(path)
-    print(f"asv results of commit {data['commit_hash'][:8]} on `{data['params'].get('machine')}`; times in ms (medians).\n")
+    print(f"asv results of commit {data['commit_hash'][:8]} on `{data['params'].get('machine')}`; medians.\n")
     for cls, rate in (("MatmulBiasReLU", "TFLOP/s"), ("FFTConv", "GB/s")):
-        print(f"### {cls}\n")
-        print("| shape | dtype | device: unfused | device: one-call fused | device: planned fused | planned speedup | "
-              "call: unfused | call: planned | host: unfused | host: planned | peak device MB: unfused / planned | "
-              f"planned {rate} | planned roofline fraction |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        keys = sorted({k[1][1:] for k in r if k[0].startswith(cls + ".")}, key=lambda s: (int(s[0].split("x")[0]) * int(s[0].split("x")[-1]), s[1]))
-        for shape, dtype in keys:
-            def g(bench, strategy):
-                return r.get((f"{cls}.{bench}", (strategy, shape, dtype)))
+        strategies = list(dict.fromkeys(k[1][0] for k in r if k[0] == f"{cls}.track_device_seconds"))
+        cases = sorted({k[1][1:] for k in r if k[0].startswith(cls + ".")},
+                       key=lambda c: (eval(c[0].replace("x", "*")), c[1]))
 
-            peak_u, peak_p = g("track_peak_device_bytes", "unfused"), g("track_peak_device_bytes", "fused_planned")
-            speed = g("track_speedup_vs_unfused", "fused_planned")
-            rate_v = g("track_achieved_rate", "fused_planned")
-            roof = g("track_roofline_fraction", "fused_planned")
-            print(f"| {shape} | {dtype} | {fmt_time(g('track_device_seconds', 'unfused'))} | "
-                  f"{fmt_time(g('track_device_seconds', 'fused_onecall'))} | {fmt_time(g('track_device_seconds', 'fused_planned'))} | "
-                  f"{'n/a' if speed is None else f'{speed:.2f}x'} | {fmt_time(g('track_call_seconds', 'unfused'))} | "
-                  f"{fmt_time(g('track_call_seconds', 'fused_planned'))} | {fmt_time(g('track_host_seconds', 'unfused'))} | "
-                  f"{fmt_time(g('track_host_seconds', 'fused_planned'))} | "
-                  f"{'n/a' if peak_u is None else f'{peak_u / 1e6:.0f}'} / {'n/a' if peak_p is None else f'{peak_p / 1e6:.0f}'} | "
-                  f"{'n/a' if rate_v is None else f'{rate_v:.1f}'} | {'n/a' if roof is None else f'{roof:.2f}'} |")
+        def g(bench, strategy, shape, dtype):
+            return r.get((f"{cls}.{bench}", (strategy, shape, dtype)))
+
+        def fmt(v, spec, scale=1.0):
+            return "n/a" if v is None else format(v * scale, spec)
+
+        print(f"### {cls}: device time (ms), host time per call (us), speedup over unfused (device time)\n")
+        print("| shape | dtype | " + " | ".join(f"{s} ms" for s in strategies) + " | "
+              + " | ".join(f"{s} host us" for s in strategies) + " | "
+              + " | ".join(f"{s} speedup" for s in strategies[1:]) + " |")
+        print("|---|---|" + "---|" * (3 * len(strategies) - 1))
+        for shape, dtype in cases:
+            dev = [fmt(g("track_device_seconds", s, shape, dtype), ".4f", 1e3) for s in strategies]
+            host = [fmt(g("track_host_seconds", s, shape, dtype), ".1f", 1e6) for s in strategies]
+            speed = [fmt(g("track_speedup_vs_unfused", s, shape, dtype), ".2f") + "x" for s in strategies[1:]]
+            print(f"| {shape} | {dtype} | " + " | ".join(dev + host + speed) + " |")
+        print(f"\n### {cls}: peak device memory of one call (MB), {rate} and roofline fraction\n")
+        print("| shape | dtype | " + " | ".join(f"{s} MB" for s in strategies) + " | "
+              + " | ".join(f"{s} {rate}" for s in strategies) + " | "
+              + " | ".join(f"{s} roofline" for s in strategies) + " |")
+        print("|---|---|" + "---|" * (3 * len(strategies)))
+        for shape, dtype in cases:
+            mem = [fmt(g("track_peak_device_bytes", s, shape, dtype), ".1f", 1e-6) for s in strategies]
+            rates = [fmt(g("track_achieved_rate", s, shape, dtype), ".1f") for s in strategies]
+            roof = [fmt(g("track_roofline_fraction", s, shape, dtype), ".2f") for s in strategies]
+            print(f"| {shape} | {dtype} | " + " | ".join(mem + rates + roof) + " |")
         print()
 
 
