@@ -9,6 +9,9 @@
 #   e.g. bash scripts/asv-offline.sh HEAD~2^..HEAD -- --bench MatmulBiasReLU
 #
 # The machine is named after the GPU ("h100-80gb-hbm3") unless --machine is given.
+# Interrupted (Ctrl-C), it keeps the results of every commit that finished (asv
+# saves a commit's results when the commit is done) and removes a result file
+# that was being written and does not parse, so nothing is left half-written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=$(command -v python3)
@@ -39,7 +42,20 @@ for r in "${revs[@]}"; do
 done
 
 tmp=$(mktemp -d)
+results_dir=$("$python" -c 'import json5, sys; print(json5.load(open("asv.conf.json")).get("results_dir", ".asv/results"))' 2>/dev/null || echo asv/results)
+drop_half_written() {
+  "$python" - "$results_dir/$machine" <<'PY'
+import json, pathlib, sys
+for path in pathlib.Path(sys.argv[1]).glob("*.json"):
+    try:
+        json.loads(path.read_text())
+    except ValueError:
+        path.unlink()
+        print(f"asv-offline: removed half-written {path}", file=sys.stderr)
+PY
+}
 trap 'git worktree prune; rm -rf "$tmp"' EXIT
+trap 'echo "asv-offline: interrupted; results of finished commits are kept" >&2; drop_half_written; exit 130' INT TERM
 for sha in "${commits[@]}"; do
   wt="$tmp/$sha"
   git worktree add --detach -f "$wt" "$sha" >/dev/null
