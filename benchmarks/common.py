@@ -8,7 +8,6 @@ stay the same, so history lines never break.
 
 import contextlib
 import dataclasses
-import time
 
 
 @contextlib.contextmanager
@@ -23,11 +22,6 @@ def safe_import():
 workloads = measure = None
 with safe_import():
     from fusion_kernels import measure, timing, workloads
-
-try:
-    _TIMER = timing.synchronized_timer
-except NameError:  # package missing at this commit: setup skips before any timing
-    _TIMER = time.perf_counter
 
 # The cold-start figures are taken at the seed tutorial's sizes.
 SEED_SHAPES = {"matmul_bias_relu": (2000, 1000, 4000), "fft_conv": (256, 1024)}
@@ -147,7 +141,6 @@ class _ColdStart:
 
     workload_name = None
     param_names = ["strategy", "dtype"]
-    timer = staticmethod(_TIMER)
     timeout = 300
 
     def setup(self, strategy, dtype):

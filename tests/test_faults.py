@@ -37,3 +37,20 @@ def test_no_device_is_said_first(fake_stack):
 def test_real_probe_never_raises():
     for reason in (backend.gpu_reason, backend.nvmath_reason, backend.callbacks_reason):
         assert reason() is None or isinstance(reason(), str)
+
+
+def test_callback_compile_failure_is_one_clear_message(fake_stack):
+    import types
+
+    from fusion_kernels import fftconv
+
+    def compile_epilog(*args, **kwargs):
+        raise RuntimeError("libNVVM not found")
+
+    fake = types.SimpleNamespace(fft=types.SimpleNamespace(compile_epilog=compile_epilog))
+    fake_stack.setattr(backend, "nvmath", lambda: fake)
+    fftconv.epilog_ltoir.cache_clear()
+    with pytest.raises(backend.GPUUnavailable, match=r"compiling the FFT epilog \(complex64, n=64, sm_90\) with numba-cuda "
+                                                     r"failed: RuntimeError: libNVVM not found.*nvmath-python\[numba\]"):
+        fftconv.epilog_ltoir("complex64", 64, "90")
+    fftconv.epilog_ltoir.cache_clear()

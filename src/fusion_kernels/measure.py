@@ -9,7 +9,9 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
-from . import backend, memory, roofline, timing
+import numpy as np
+
+from . import backend, memory, roofline, timing, tolerances
 from .workloads import WORKLOADS
 
 
@@ -38,10 +40,6 @@ def sampled_error(workload, args, result, rows: int = 64, seed: int = 0) -> floa
     filter's row), so the oracle of a few rows is exact for them and cheap at
     sizes where a full float64 CPU oracle would take seconds.
     """
-    import numpy as np
-
-    from . import tolerances
-
     n = result.shape[0]
     idx = list(range(n)) if n <= rows else sorted(np.random.default_rng(seed).choice(n, rows, replace=False).tolist())
     return tolerances.relative_error(result[idx], workload.reference(*workload.take_rows(args, idx)))

@@ -9,9 +9,12 @@ Neither is host RSS, which asv's `peakmem_` measures.
 
 from __future__ import annotations
 
+import functools
+
 from . import backend
 
 
+@functools.cache
 def _hook_class():
     cp = backend.cupy()
 

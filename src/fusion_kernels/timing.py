@@ -36,12 +36,6 @@ def synchronize() -> None:
     backend.cupy().cuda.Device().synchronize()
 
 
-def synchronized_timer() -> float:
-    """A clock that first waits for the GPU: for asv's `timer` attribute."""
-    synchronize()
-    return time.perf_counter()
-
-
 @functools.cache
 def _l2_flush_buffer():
     cp = backend.cupy()

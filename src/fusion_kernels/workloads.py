@@ -24,14 +24,10 @@ class Workload:
     take_rows: Callable  # (inputs, row indices) -> the inputs of those output rows only
     requires: dict  # strategy -> "gpu" | "nvmath" | "callbacks"
 
+    working_set: Callable  # (shape) -> elements one unfused call holds at most: inputs, temporaries, output
+
     def working_set_bytes(self, shape, dtype) -> int:
-        """Upper estimate of device memory one unfused call needs: inputs, temporaries and output."""
-        isz = np.dtype(dtype).itemsize
-        if self.name == "matmul_bias_relu":
-            m, k, n = shape
-            return isz * (m * k + k * n + m + 3 * m * n)
-        batch, n = shape
-        return isz * 5 * batch * n
+        return self.working_set(shape) * np.dtype(dtype).itemsize
 
 
 WORKLOADS = {
@@ -47,6 +43,7 @@ WORKLOADS = {
         rate_unit="TFLOP/s",
         take_rows=lambda args, rows: (args[0][rows], args[1], args[2][rows]),
         requires=matmul.REQUIRES,
+        working_set=lambda s: s[0] * s[1] + s[1] * s[2] + s[0] + 3 * s[0] * s[2],
     ),
     "fft_conv": Workload(
         name="fft_conv",
@@ -60,5 +57,6 @@ WORKLOADS = {
         rate_unit="GB/s",
         take_rows=lambda args, rows: (args[0][rows], args[1][rows]),
         requires=fftconv.REQUIRES,
+        working_set=lambda s: 5 * s[0] * s[1],
     ),
 }
