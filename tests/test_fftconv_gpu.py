@@ -108,3 +108,13 @@ def test_graph_replays_into_one_buffer_and_reads_signals_by_pointer(cp):
         second = conv()
         assert second.data.ptr == first.data.ptr
         assert tolerances.is_close(second, reference.fft_convolve(a2, filt), "complex64")
+
+
+@pytest.mark.callbacks
+def test_rejected_filter_reset_keeps_the_working_plan(cp):
+    a, filt = inputs.fft_inputs((8, 128), "complex64", seed=40)
+    with fftconv.FusedFFTConv(a, filt) as conv:
+        before = conv().get()
+        with pytest.raises(ValueError, match="filter layout"):
+            conv.reset_operands(filter=cp.asfortranarray(inputs.fft_inputs((8, 128), "complex64", seed=41)[1]))
+        np.testing.assert_array_equal(conv().get(), before)

@@ -99,21 +99,26 @@ class FusedFFTConv:
             raise
 
     def _plan_forward(self, a, filter):
+        """Plan a forward FFT with the epilog reading `filter`; the old plan is kept if this fails."""
         nvmath = backend.nvmath()
+        fwd = nvmath.fft.FFT(a, axes=[-1])
+        try:
+            shape, strides = fwd.get_output_layout()
+            filter_strides = tuple(s // filter.dtype.itemsize for s in filter.strides)
+            if tuple(filter.shape) != tuple(shape) or filter_strides != tuple(strides):
+                raise ValueError(
+                    f"filter layout (shape {tuple(filter.shape)}, strides {filter_strides} elements) does not match the "
+                    f"forward FFT's output layout (shape {tuple(shape)}, strides {tuple(strides)} elements); "
+                    "the epilog indexes the filter by the output's flat offset, so pass a filter with that layout "
+                    "(for a C-contiguous a: cupy.ascontiguousarray(filter))"
+                )
+            fwd.plan(epilog={"ltoir": _ltoir_for(a), "data": filter.data.ptr})
+        except Exception:
+            fwd.free()
+            raise
         if self._fwd is not None:
             self._fwd.free()
-        self._fwd = nvmath.fft.FFT(a, axes=[-1])
-        shape, strides = self._fwd.get_output_layout()
-        filter_strides = tuple(s // filter.dtype.itemsize for s in filter.strides)
-        if tuple(filter.shape) != tuple(shape) or filter_strides != tuple(strides):
-            raise ValueError(
-                f"filter layout (shape {tuple(filter.shape)}, strides {filter_strides} elements) does not match the "
-                f"forward FFT's output layout (shape {tuple(shape)}, strides {tuple(strides)} elements); "
-                "the epilog indexes the filter by the output's flat offset, so pass a filter with that layout "
-                "(for a C-contiguous a: cupy.ascontiguousarray(filter))"
-            )
-        self._fwd.plan(epilog={"ltoir": _ltoir_for(a), "data": filter.data.ptr})
-        self._filter = filter
+        self._fwd, self._filter = fwd, filter
 
     def __call__(self):
         if self._fwd is None:

@@ -106,7 +106,7 @@ def plot(rows: list, path: Path) -> str | None:
                 pts = [r for r in measured if r["workload"] == name and r["dtype"] == dtype and r["strategy"] == strategy
                        and r["speedup_vs_unfused"] is not None and strategy != "unfused"]
                 if pts:
-                    size = [eval_size(r["shape"]) for r in pts]
+                    size = [_output_elements(r["shape"]) for r in pts]
                     ax.plot(size, [r["speedup_vs_unfused"] for r in pts], marker="o", label=f"{strategy} {dtype}")
         ax.axhline(1.0, color="gray", lw=0.8, ls="--")
         ax.set(xscale="log", yscale="log", xlabel="output elements", ylabel="speedup over unfused (device time)",
@@ -138,7 +138,7 @@ def plot(rows: list, path: Path) -> str | None:
     return None
 
 
-def eval_size(label: str) -> int:
+def _output_elements(label: str) -> int:
     dims = [int(x) for x in label.split("x")]
     return dims[0] * dims[-1]
 
