@@ -26,7 +26,8 @@ def test_interrupt_keeps_finished_commits_and_nothing_half_written(tmp_path):
     if int(subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=repo, capture_output=True, text=True).stdout) < 2:
         pytest.skip("needs two commits")
     results = repo / "asv" / "results" / "ci-test"
-    env = dict(os.environ, PYTHONPATH=str(repo / "src"), ASV_PYTHONPATH="")
+    # Keep the caller's PYTHONPATH: where asv was installed with --target, it is found only through it.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])))
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     first = subprocess.run(["git", "rev-parse", "HEAD~1"], cwd=repo, capture_output=True, text=True).stdout.strip()
     proc = subprocess.Popen(
