@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 from . import backend, checks
-from .graphs import CapturedCall
+from .graphs import Replayed
 from .strategy import Bound
 
 
@@ -160,7 +160,7 @@ class FusedFFTConv:
         self.close()
 
 
-class GraphFFTConv:
+class GraphFFTConv(Replayed):
     """`FusedFFTConv` (forward FFT with the filter epilog, inverse FFT) captured into one CUDA graph.
 
     Every call returns the SAME output array, overwritten by the next call; new
@@ -169,25 +169,7 @@ class GraphFFTConv:
     """
 
     def __init__(self, a, filter):
-        self._planned = FusedFFTConv(a, filter)
-        try:
-            self._captured = CapturedCall(self._planned)
-        except Exception:
-            self._planned.close()
-            raise
-
-    def __call__(self):
-        return self._captured()
-
-    def close(self) -> None:
-        self._captured.close()
-        self._planned.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        super().__init__(FusedFFTConv(a, filter))
 
 
 STRATEGIES = {

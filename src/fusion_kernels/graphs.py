@@ -41,3 +41,31 @@ class CapturedCall:
         if self._graph is not None:
             backend.cupy().cuda.Device().synchronize()
             self._graph = None
+
+
+class Replayed:
+    """A planned strategy object (callable, with close()) whose call is replayed from a CUDA graph.
+
+    Same ownership rules as `CapturedCall`. Closing closes the planned object too.
+    """
+
+    def __init__(self, planned):
+        self._planned = planned
+        try:
+            self._captured = CapturedCall(planned)
+        except Exception:
+            planned.close()
+            raise
+
+    def __call__(self):
+        return self._captured()
+
+    def close(self) -> None:
+        self._captured.close()
+        self._planned.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
