@@ -55,3 +55,26 @@ def test_reference_upcasts_to_float64(dtype):
     out = reference.matmul_bias_relu(A.astype(dtype), B.astype(dtype), BIAS.astype(dtype))
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out, RELU)
+
+
+def test_epilogues_by_hand():
+    np.testing.assert_array_equal(reference.matmul_epilog("BIAS", A, B, BIAS), BIASED)
+    np.testing.assert_array_equal(reference.matmul_epilog("RELU", A, B), np.maximum(PRODUCT, 0))
+    np.testing.assert_array_equal(reference.matmul_epilog("RELU_BIAS", A, B, BIAS), RELU)
+    gelu_biased = reference.matmul_epilog("GELU_BIAS", A, B, BIAS)
+    assert gelu_biased[0, 1] == pytest.approx(8.0, abs=1e-12)  # GELU(8) = 8 to double precision
+    assert gelu_biased[1, 1] == pytest.approx(0.0, abs=1e-12)  # GELU(-7) = -0.0...
+    assert gelu_biased[0, 0] == pytest.approx(-0.04540230591222, rel=1e-9)  # GELU(-2), tanh form
+
+
+def test_gelu_is_the_tanh_approximation_not_erf():
+    from math import erf, sqrt
+
+    from fusion_kernels.matmul import gelu_tanh
+
+    x = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 2.5])
+    tanh_form = 0.5 * x * (1 + np.tanh(sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    erf_form = np.array([0.5 * v * (1 + erf(v / sqrt(2))) for v in x])
+    np.testing.assert_allclose(gelu_tanh(x, np), tanh_form, rtol=1e-15)
+    assert gelu_tanh(np.array([1.0]), np)[0] == pytest.approx(0.8411919906082768, rel=1e-14)
+    assert np.abs(gelu_tanh(x, np) - erf_form).max() > 1e-4  # the two GELUs differ measurably

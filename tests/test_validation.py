@@ -75,3 +75,21 @@ def test_matmul_numpy_input_is_refused_not_copied(entry):
 def test_fft_numpy_input_is_refused_not_copied(entry):
     with pytest.raises(TypeError, match=re.escape("a must be a cupy.ndarray on the GPU")):
         entry(c64(2, 8), c64(2, 8))
+
+
+EPILOG_ENTRY_POINTS = [matmul.unfused_epilog, lambda e, a, b, bias=None: matmul.FusedMatmul(a, b, bias, epilog=e),
+                       reference.matmul_epilog]
+
+
+@pytest.mark.parametrize("entry", EPILOG_ENTRY_POINTS, ids=["unfused_epilog", "FusedMatmul", "reference"])
+def test_epilog_operands_are_checked(entry):
+    with pytest.raises(ValueError, match=r"epilog must be one of BIAS, RELU, RELU_BIAS, GELU, GELU_BIAS, got 'SWISH'"):
+        entry("SWISH", f64(3, 4), f64(4, 2))
+    with pytest.raises(ValueError, match=r"epilog GELU takes no bias, got one with shape \(3,\)"):
+        entry("GELU", f64(3, 4), f64(4, 2), f64(3))
+    with pytest.raises(TypeError, match=r"bias must be an array"):
+        entry("GELU_BIAS", f64(3, 4), f64(4, 2))
+    with pytest.raises(ValueError, match=r"inner dimensions differ"):
+        entry("RELU", f64(3, 4), f64(5, 2))
+    with pytest.raises(TypeError, match=r"b has dtype float32 but a has dtype float64"):
+        entry("RELU", f64(3, 4), f64(4, 2).astype(np.float32))

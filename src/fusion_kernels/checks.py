@@ -51,15 +51,24 @@ def on_gpu(**arrays) -> None:
             )
 
 
+def matmul_ab(a, b) -> tuple[int, int, int]:
+    """Shapes and dtypes of a @ b; returns (m, k, n)."""
+    array("a", a, 2, MATMUL_DTYPES)
+    array("b", b, 2, MATMUL_DTYPES)
+    m, k = a.shape
+    k2, n = b.shape
+    if k != k2:
+        raise ValueError(f"inner dimensions differ: a has shape {tuple(a.shape)}, b has shape {tuple(b.shape)} (a.shape[1] != b.shape[0])")
+    same_dtype(a=a, b=b)
+    return m, k, n
+
+
 def matmul_operands(a, b, bias) -> tuple[int, int, int]:
     """Shapes and dtypes of ReLU(a @ b + bias[:, None]); returns (m, k, n)."""
     array("a", a, 2, MATMUL_DTYPES)
     array("b", b, 2, MATMUL_DTYPES)
     array("bias", bias, 1, MATMUL_DTYPES)
-    m, k = a.shape
-    k2, n = b.shape
-    if k != k2:
-        raise ValueError(f"inner dimensions differ: a has shape {tuple(a.shape)}, b has shape {tuple(b.shape)} (a.shape[1] != b.shape[0])")
+    m, k, n = matmul_ab(a, b)
     if bias.shape[0] != m:
         raise ValueError(f"bias must have length m = a.shape[0] = {m} (one value per row), got shape {tuple(bias.shape)}")
     same_dtype(a=a, b=b, bias=bias)

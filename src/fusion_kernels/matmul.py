@@ -7,6 +7,12 @@ float16, float32 or float64, as cupy.ndarray on the GPU.
 Result layouts differ and values agree: `unfused` returns a C-contiguous array
 (row-major, CuPy's default); `fused` and `FusedMatmul` return cuBLASLt's
 F-contiguous (column-major) result.
+
+The rest of cuBLASLt's forward epilogue family, C = f(A @ B [+ bias[:, None]]),
+is here too: `EPILOGS`, `unfused_epilog` and `FusedMatmul(..., epilog=...)`.
+cuBLASLt's GELU is the tanh approximation
+``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x**3)))``, not the erf form; the
+unfused path and the oracle (`reference.matmul_epilog`) use the same formula.
 """
 
 from __future__ import annotations
@@ -71,6 +77,47 @@ def _relu_bias():
     return backend.nvmath().linalg.advanced.MatmulEpilog.RELU_BIAS
 
 
+# Forward epilogues: name -> whether it takes a bias (added per row, before the activation).
+EPILOGS = {"BIAS": True, "RELU": False, "RELU_BIAS": True, "GELU": False, "GELU_BIAS": True}
+GELU_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def check_epilog(epilog, a, b, bias) -> tuple[int, int, int]:
+    """Validate an epilogue's operands; returns (m, k, n)."""
+    if epilog not in EPILOGS:
+        raise ValueError(f"epilog must be one of {', '.join(EPILOGS)}, got {epilog!r}")
+    if EPILOGS[epilog]:
+        return checks.matmul_operands(a, b, bias)
+    if bias is not None:
+        raise ValueError(f"epilog {epilog} takes no bias, got one with shape {tuple(bias.shape)}")
+    return checks.matmul_ab(a, b)
+
+
+def gelu_tanh(x, xp):
+    """cuBLASLt's GELU (tanh approximation), elementwise with array module `xp`."""
+    return 0.5 * x * (1 + xp.tanh(GELU_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+
+
+def unfused_epilog(epilog, a, b, bias=None):
+    """C = f(A @ B [+ bias[:, None]]) in plain CuPy, one kernel per step. C-contiguous result.
+
+    GELU is computed in float32 for float16 operands (cuBLASLt's epilogue works in
+    float32 too), then rounded once to the operands' dtype.
+    """
+    check_epilog(epilog, a, b, bias)
+    checks.on_gpu(**{k: v for k, v in (("a", a), ("b", b), ("bias", bias)) if v is not None})
+    cp = backend.cupy()
+    c = cp.matmul(a, b)
+    if EPILOGS[epilog]:
+        c = c + bias.reshape(-1, 1)
+    if epilog.startswith("RELU"):
+        return cp.maximum(c, 0)
+    if epilog.startswith("GELU"):
+        work = c.astype(cp.float32) if c.dtype == cp.float16 else c
+        return gelu_tanh(work, cp).astype(c.dtype, copy=False)
+    return c
+
+
 def fused(a, b, bias):
     """One call of `nvmath.linalg.advanced.matmul` with the RELU_BIAS epilogue. F-contiguous result.
 
@@ -85,7 +132,8 @@ def fused(a, b, bias):
 
 
 class FusedMatmul:
-    """nvmath's stateful `Matmul` with RELU_BIAS: plan once, execute many times.
+    """nvmath's stateful `Matmul` with a cuBLASLt epilogue (RELU_BIAS unless `epilog` says):
+    plan once, execute many times.
 
     Call the object to execute. `reset_operands` swaps in new operands of the same
     shape and dtype without re-planning. Use it as a context manager or call
@@ -93,14 +141,16 @@ class FusedMatmul:
     F-contiguous and freshly allocated by each call.
     """
 
-    def __init__(self, a, b, bias, *, autotune: bool = False):
-        self.shape = checks.matmul_operands(a, b, bias)
-        checks.on_gpu(a=a, b=b, bias=bias)
+    def __init__(self, a, b, bias=None, *, epilog: str = "RELU_BIAS", autotune: bool = False):
+        self.shape = check_epilog(epilog, a, b, bias)
+        checks.on_gpu(**{k: v for k, v in (("a", a), ("b", b), ("bias", bias)) if v is not None})
         self.dtype = a.dtype
+        self.epilog = epilog
         nvmath = backend.nvmath()
         self._mm = nvmath.linalg.advanced.Matmul(a, b)
         try:
-            self._mm.plan(epilog=_relu_bias(), epilog_inputs={"bias": bias})
+            self._mm.plan(epilog=nvmath.linalg.advanced.MatmulEpilog[epilog],
+                          epilog_inputs={"bias": bias} if EPILOGS[epilog] else None)
             if autotune:
                 self._mm.autotune(iterations=5)
         except Exception:
@@ -125,6 +175,8 @@ class FusedMatmul:
         m, k, n = self.shape
         expected = {"a": (m, k), "b": (k, n), "bias": (m,)}
         given = {"a": a, "b": b, "bias": bias}
+        if bias is not None and not EPILOGS[self.epilog]:
+            raise ValueError(f"epilog {self.epilog} takes no bias")
         for name, x in given.items():
             if x is None:
                 continue

@@ -22,6 +22,21 @@ def matmul_bias_relu(a, b, bias) -> np.ndarray:
     return matmul_bias_relu_steps(a, b, bias)[2]
 
 
+def matmul_epilog(epilog, a, b, bias=None) -> np.ndarray:
+    """f(a @ b [+ bias[:, None]]) in float64 for a cuBLASLt forward epilogue (GELU: tanh approximation)."""
+    from .matmul import EPILOGS, check_epilog, gelu_tanh
+
+    check_epilog(epilog, a, b, bias)
+    x = to_numpy(a).astype(np.float64) @ to_numpy(b).astype(np.float64)
+    if EPILOGS[epilog]:
+        x = x + to_numpy(bias).astype(np.float64).reshape(-1, 1)
+    if epilog.startswith("RELU"):
+        return np.maximum(x, 0.0)
+    if epilog.startswith("GELU"):
+        return gelu_tanh(x, np)
+    return x
+
+
 def fft_convolve(a, filter) -> np.ndarray:
     """ifft(fft(a, axis=-1) * filter, axis=-1) in complex128, normalized by 1/n as NumPy does."""
     checks.fft_operands(a, filter)
