@@ -111,3 +111,11 @@ def test_plot_is_written(fake_gpu, monkeypatch, tmp_path):
     assert status == 0
     png = tmp_path / "report.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_shapes_go_to_the_workload_of_their_rank():
+    plan = report.plan_cases(shapes=[(64, 32, 16)], dtypes=["float16", "complex64"])
+    assert plan == [("matmul_bias_relu", (64, 32, 16), "float16")]  # no FFT: no 2-D shape was given
+    plan = report.plan_cases(workloads=["fft_conv"], dtypes=["complex128"])
+    assert [p[1] for p in plan] == list(report.WORKLOADS["fft_conv"].shapes.values())
+    assert len(report.plan_cases()) == sum(len(w.shapes) * len(w.dtypes) for w in report.WORKLOADS.values())

@@ -165,15 +165,8 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels
     meta = {"device": backend.device_name(), "versions": backend.versions(), "repeat": repeat,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "peaks": _peaks()}
     rows = []
-    names = workloads or list(WORKLOADS)
-    plan = []
-    for name in names:
-        w = WORKLOADS[name]
-        wanted = [s for s in (shapes or []) if len(s) == len(next(iter(w.shapes.values())))] or list(w.shapes.values())
-        for shape in wanted:
-            for dtype in [d for d in (dtypes or w.dtypes) if d in w.dtypes]:
-                plan.append((name, shape, dtype))
-    bar = _progress(len(plan) * 3)
+    plan = plan_cases(workloads, dtypes, shapes)
+    bar = _progress(sum(len(WORKLOADS[name].strategies) for name, _, _ in plan))
     t0 = time.perf_counter()
     try:
         for name, shape, dtype in plan:
@@ -204,6 +197,20 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels
         print(f"{len(wrong)} results disagree with the oracle beyond the tolerance", file=sys.stderr)
         return 3
     return 0
+
+
+def plan_cases(workloads=None, dtypes=None, shapes=None) -> list:
+    """(workload, shape, dtype) to measure. Given shapes go to the workload of their rank
+    (3 sizes: matmul, 2: FFT), and a workload none of them fits is left out."""
+    plan = []
+    for name in workloads or list(WORKLOADS):
+        w = WORKLOADS[name]
+        rank = len(next(iter(w.shapes.values())))
+        wanted = [s for s in shapes if len(s) == rank] if shapes else list(w.shapes.values())
+        for shape in wanted:
+            for dtype in [d for d in (dtypes or w.dtypes) if d in w.dtypes]:
+                plan.append((name, tuple(shape), dtype))
+    return plan
 
 
 def _progress(total):
