@@ -21,10 +21,7 @@ def safe_import():
 
 workloads = measure = None
 with safe_import():
-    from fusion_kernels import measure, timing, workloads
-
-# The cold-start figures are taken at the seed tutorial's sizes.
-SEED_SHAPES = {"matmul_bias_relu": (2000, 1000, 4000), "fft_conv": (256, 1024)}
+    from fusion_kernels import measure, suite, timing, workloads
 
 
 def params_for(workload_name):
@@ -153,7 +150,7 @@ class _ColdStart:
         if why:
             raise NotImplementedError(why)
         self.factory = workload.strategies[strategy]
-        self.args = workload.make_inputs(SEED_SHAPES[self.workload_name], dtype)
+        self.args = workload.make_inputs(suite.SEED_SHAPES[self.workload_name], dtype)
         timing.synchronize()
 
     def track_first_call_seconds(self, strategy, dtype):

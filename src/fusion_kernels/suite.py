@@ -17,6 +17,9 @@ FFT_SHAPES = {
     "large": (16384, 4096),
 }
 
+# The seed tutorial's sizes: where the cold-start (first-call) figures are taken.
+SEED_SHAPES = {"matmul_bias_relu": MATMUL_SHAPES["medium"], "fft_conv": FFT_SHAPES["small"]}
+
 # Shapes the GPU tests draw random inputs at: small, with non-multiples of 8.
 MATMUL_TEST_SHAPES = [(2, 5, 4), (37, 19, 53), (128, 64, 96), (257, 129, 65)]
 FFT_TEST_SHAPES = [(2, 4), (3, 60), (16, 256), (5, 1000)]
