@@ -105,7 +105,7 @@ def unfused_epilog(epilog, a, b, bias=None):
     float32 too), then rounded once to the operands' dtype.
     """
     check_epilog(epilog, a, b, bias)
-    checks.on_gpu(**{k: v for k, v in (("a", a), ("b", b), ("bias", bias)) if v is not None})
+    checks.on_gpu(a=a, b=b, bias=bias)
     cp = backend.cupy()
     c = cp.matmul(a, b)
     if EPILOGS[epilog]:
@@ -143,7 +143,7 @@ class FusedMatmul:
 
     def __init__(self, a, b, bias=None, *, epilog: str = "RELU_BIAS", autotune: bool = False):
         self.shape = check_epilog(epilog, a, b, bias)
-        checks.on_gpu(**{k: v for k, v in (("a", a), ("b", b), ("bias", bias)) if v is not None})
+        checks.on_gpu(a=a, b=b, bias=bias)
         self.dtype = a.dtype
         self.epilog = epilog
         nvmath = backend.nvmath()
