@@ -23,6 +23,11 @@ def asv_available():
 def test_interrupt_keeps_finished_commits_and_nothing_half_written(tmp_path):
     repo = tmp_path / "repo"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    # As a CI checkout is: detached HEAD, no local branch (asv's configured "main" does not resolve).
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=repo, check=True)
+    for branch in subprocess.run(["git", "for-each-ref", "--format=%(refname:short)", "refs/heads"], cwd=repo,
+                                 capture_output=True, text=True, check=True).stdout.split():
+        subprocess.run(["git", "branch", "-q", "-D", branch], cwd=repo, check=True)
     if int(subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=repo, capture_output=True, text=True).stdout) < 2:
         pytest.skip("needs two commits")
     results = repo / "asv" / "results" / "ci-test"

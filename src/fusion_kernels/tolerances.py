@@ -21,8 +21,19 @@ RELATIVE_TOLERANCE = {
 }
 
 
-def tolerance(dtype) -> float:
-    return RELATIVE_TOLERANCE[np.dtype(dtype).name]
+# cuBLASLt's float64 GELU epilogue is not accurate to float64 rounding: on the H100 its
+# absolute error reached 1.7e-10 (relative 1.6e-10 at worst over the test shapes), so
+# results of that kernel get their own bound. The unfused CuPy GELU meets the dtype's.
+EPILOG_TOLERANCE = {
+    ("GELU", "float64"): 2e-9,
+    ("GELU_BIAS", "float64"): 2e-9,
+}
+
+
+def tolerance(dtype, epilog: str | None = None) -> float:
+    """The bound for `dtype`; `epilog` names a cuBLASLt epilogue whose own accuracy is coarser."""
+    name = np.dtype(dtype).name
+    return EPILOG_TOLERANCE.get((epilog, name), RELATIVE_TOLERANCE[name])
 
 
 def to_numpy(x) -> np.ndarray:
