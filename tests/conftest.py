@@ -1,4 +1,4 @@
-"""GPU tests skip with the reason: no CuPy, no CUDA device, no nvmath-python, no numba-cuda."""
+"""GPU tests skip with the reason: no CuPy, no CUDA device, no nvmath-python, no numba-cuda, no libmathdx."""
 
 import pytest
 
@@ -8,11 +8,13 @@ _NEEDS = {
     "gpu": backend.gpu_reason,
     "nvmath": backend.nvmath_reason,
     "callbacks": backend.callbacks_reason,
+    "dx": backend.dx_reason,
 }
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "nvmath: needs nvmath-python (implies gpu)")
+    config.addinivalue_line("markers", "dx: needs nvmath.device (cuFFTDx) with numba-cuda and libmathdx (implies gpu)")
 
 
 def pytest_runtest_setup(item):

@@ -132,7 +132,7 @@ def test_every_strategy_has_requirements_and_byte_counts(name):
 
     w = workloads.WORKLOADS[name]
     assert set(w.requires) == set(w.strategies)
-    assert set(w.requires.values()) <= {"gpu", "nvmath", "callbacks"}
+    assert set(w.requires.values()) <= {"gpu", "nvmath", "callbacks", "dx"}
     shape = next(iter(w.shapes.values()))
     counts = {s: w.bytes(shape, w.dtypes[0], s) for s in w.strategies}
     assert counts["unfused"] == max(counts.values())  # fusion never moves more bytes

@@ -14,7 +14,7 @@ INSTALL_HINT = "install with: pip install 'fusion-kernels[cu13]' (CUDA 13) or 'f
 
 
 class GPUUnavailable(RuntimeError):
-    """A GPU, CuPy, nvmath-python or numba-cuda is missing."""
+    """A GPU, CuPy, nvmath-python, numba-cuda or libmathdx is missing."""
 
 
 @functools.cache
@@ -56,6 +56,26 @@ def _numba_or_reason():
     return True, None
 
 
+DX_INSTALL_HINT = (
+    "install with: pip install 'nvmath-python[cu13-dx]' (CUDA 13) or 'nvmath-python[cu12-dx]' (CUDA 12), "
+    "or 'fusion-kernels[dx]'"
+)
+
+
+@functools.cache
+def _dx_or_reason():
+    # nvmath.device registers its numba lowering only when numba.cuda imports, so numba is checked first.
+    try:
+        dx = importlib.import_module("nvmath.device")
+    except Exception as exc:
+        return None, f"nvmath.device (cuFFTDx) is not importable ({type(exc).__name__}: {exc}); {DX_INSTALL_HINT}"
+    try:
+        importlib.import_module("nvmath.bindings.mathdx").get_version()
+    except Exception as exc:  # the binding imports, but loads libmathdx on first use
+        return None, f"libmathdx is not loadable ({type(exc).__name__}: {exc}); {DX_INSTALL_HINT}"
+    return dx, None
+
+
 def gpu_reason() -> str | None:
     """Why the GPU path cannot run, or None if CuPy sees a device."""
     return _cupy_or_reason()[1]
@@ -69,6 +89,11 @@ def nvmath_reason() -> str | None:
 def callbacks_reason() -> str | None:
     """Why FFT callbacks cannot be compiled, or None."""
     return nvmath_reason() or _numba_or_reason()[1]
+
+
+def dx_reason() -> str | None:
+    """Why cuFFTDx kernels (nvmath.device with numba-cuda and libmathdx) cannot be built, or None."""
+    return nvmath_reason() or _numba_or_reason()[1] or _dx_or_reason()[1]
 
 
 def cupy():
@@ -89,6 +114,20 @@ def nvmath():
 
 def require_callbacks() -> None:
     why = callbacks_reason()
+    if why:
+        raise GPUUnavailable(why)
+
+
+def dx():
+    """The nvmath.device module (cuFFTDx through numba-cuda), or GPUUnavailable."""
+    why = dx_reason()
+    if why:
+        raise GPUUnavailable(why)
+    return _dx_or_reason()[0]
+
+
+def require_dx() -> None:
+    why = dx_reason()
     if why:
         raise GPUUnavailable(why)
 

@@ -12,6 +12,10 @@ MATMUL_DTYPES = ("float16", "float32", "float64")
 FFT_DTYPES = ("complex64", "complex128")
 
 
+class Unsupported(ValueError):
+    """Valid input that a strategy does not handle (e.g. an FFT size out of its range): measured cases skip it."""
+
+
 def _is_array(x) -> bool:
     return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "ndim")
 
@@ -88,3 +92,18 @@ def fft_operands(a, filter) -> tuple[int, int]:
 def c_contiguous(name: str, x) -> None:
     if not x.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (the callback indexes it by the output's flat offset), got strides {x.strides}")
+
+
+def power_of_two(name: str, value: int, low: int, high: int) -> None:
+    """`value` is a power of two in [low, high]; Unsupported (a ValueError) otherwise."""
+    if not (low <= value <= high and value & (value - 1) == 0):
+        raise Unsupported(f"{name} must be a power of two in [{low}, {high}], got {value}")
+
+
+def output(name: str, out, shape: tuple, dtype) -> None:
+    """`out` is a C-contiguous array of the result's shape and dtype."""
+    array(name, out, len(shape), (np.dtype(dtype).name,))
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"{name} must have the result's shape {tuple(shape)}, got {tuple(out.shape)}")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous, got strides {out.strides}")

@@ -16,6 +16,7 @@ def _info(args) -> int:
         "gpu": backend.gpu_reason() or backend.device_name(),
         "nvmath": backend.nvmath_reason() or "ok",
         "fft_callbacks": backend.callbacks_reason() or "ok",
+        "fft_dx": backend.dx_reason() or "ok",
     }
     if args.json:
         print(json.dumps(report, indent=1))

@@ -18,6 +18,7 @@ import numpy as np
 from . import backend, checks
 from .graphs import Replayed
 from .strategy import Bound
+from . import fftconv_dx  # imports no GPU library until a kernel is built
 
 
 def unfused(a, filter):
@@ -177,7 +178,9 @@ STRATEGIES = {
     "fused_onecall": lambda a, filter: Bound(fused, a, filter),
     "fused_planned": FusedFFTConv,
     "fused_graph": GraphFFTConv,
+    **fftconv_dx.STRATEGIES,  # single_kernel: one cuFFTDx kernel, n a power of two in [256, 4096]
 }
 
-# What each strategy needs ("gpu", "nvmath" or "callbacks").
-REQUIRES = {"unfused": "gpu", "fused_onecall": "callbacks", "fused_planned": "callbacks", "fused_graph": "callbacks"}
+# What each strategy needs ("gpu", "nvmath", "callbacks" or "dx").
+REQUIRES = {"unfused": "gpu", "fused_onecall": "callbacks", "fused_planned": "callbacks", "fused_graph": "callbacks",
+            **fftconv_dx.REQUIRES}

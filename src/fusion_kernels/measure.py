@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backend, memory, roofline, timing, tolerances
+from . import backend, checks, memory, roofline, timing, tolerances
 from .workloads import WORKLOADS
 
 
@@ -21,7 +21,7 @@ def shape_label(shape) -> str:
 
 def availability(workload_name: str, strategy: str) -> str | None:
     """Why this strategy cannot run here, or None."""
-    need = WORKLOADS[workload_name].requires[strategy]  # "gpu", "nvmath" or "callbacks"
+    need = WORKLOADS[workload_name].requires[strategy]  # "gpu", "nvmath", "callbacks" or "dx"
     return getattr(backend, f"{need}_reason")()
 
 
@@ -100,6 +100,8 @@ def measure_case(workload_name, strategy, shape, dtype, *, repeat=50, inputs=Non
         res.flops = workload.flops(shape)
         res.bytes = workload.bytes(shape, dtype, strategy)
         res.bound_seconds = roofline.bound_seconds(res.flops, res.bytes, dtype, roofline.device_peaks())
+    except checks.Unsupported as exc:  # a valid shape this strategy does not handle (e.g. FFT size out of range)
+        res.skip = f"not supported: {exc}"
     except Exception as exc:  # one failing case must not stop the others
         if "OutOfMemory" in type(exc).__name__:
             res.skip = f"out of device memory: {exc}"

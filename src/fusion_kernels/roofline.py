@@ -44,7 +44,8 @@ def fft_conv_flops(shape) -> float:
 # Passes over one (batch, n) array. CuPy: fft (read, write), multiply (2 reads, write),
 # ifft (read, write) and its 1/n scaling (read, write) = 9. Callback: forward reads a,
 # writes the product having read the filter (3), the inverse reads and writes (2) = 5.
-_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5, "fused_graph": 5}
+# One cuFFTDx kernel (single_kernel) reads a and the filter and writes the result (3).
+_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5, "fused_graph": 5, "single_kernel": 3}
 
 
 def fft_conv_bytes(shape, dtype, strategy: str) -> float:
