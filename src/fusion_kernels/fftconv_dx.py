@@ -38,15 +38,28 @@ class CompiledConv:
     shared_memory_bytes: int
 
 
-def _build(dtype_name: str, n: int) -> CompiledConv:
+def _fft(dtype_name: str, n: int, direction: str, elements_per_thread, ffts_per_block):
+    precision = np.float32 if dtype_name == "complex64" else np.float64
+    return backend.dx().FFT(size=n, precision=precision, fft_type="c2c", execution="Block", direction=direction,
+                            elements_per_thread=elements_per_thread or "suggested",
+                            ffts_per_block=ffts_per_block or "suggested")
+
+
+def valid_knobs(dtype_name: str, n: int) -> list[tuple[int, int]]:
+    """(elements_per_thread, ffts_per_block) pairs cuFFTDx accepts for this size on this GPU."""
+    backend.require_dx()
+    fft = _fft(dtype_name, n, "forward", None, None)
+    return sorted({(int(e), int(f)) for e, f in fft.valid("elements_per_thread", "ffts_per_block")})
+
+
+def _build(dtype_name: str, n: int, elements_per_thread=None, ffts_per_block=None) -> CompiledConv:
     from numba import cuda
 
-    dx = backend.dx()
     precision = np.float32 if dtype_name == "complex64" else np.float64
     common = dict(size=n, precision=precision, fft_type="c2c", execution="Block")
-    fft = dx.FFT(direction="forward", elements_per_thread="suggested", ffts_per_block="suggested", **common)
+    fft = _fft(dtype_name, n, "forward", elements_per_thread, ffts_per_block)
     # The inverse must share the forward's thread layout: same knobs, not suggested again.
-    ifft = dx.FFT(direction="inverse", elements_per_thread=fft.elements_per_thread,
+    ifft = backend.dx().FFT(direction="inverse", elements_per_thread=fft.elements_per_thread,
                   ffts_per_block=fft.ffts_per_block, **common)
     if tuple(ifft.block_dim) != tuple(fft.block_dim) or ifft.stride != fft.stride:
         raise RuntimeError(f"cuFFTDx gave the forward and inverse FFT of size {n} different layouts: "
@@ -98,10 +111,14 @@ def _build(dtype_name: str, n: int) -> CompiledConv:
 
 
 @functools.cache
-def compiled_conv(dtype_name: str, n: int, compute_capability: str) -> CompiledConv:
-    """The kernel for (dtype, n) on a device generation, built once (numba compiles per argument layout)."""
+def compiled_conv(dtype_name: str, n: int, compute_capability: str, elements_per_thread=None,
+                  ffts_per_block=None) -> CompiledConv:
+    """The kernel for (dtype, n) on a device generation, built once (numba compiles per argument layout).
+
+    `elements_per_thread` and `ffts_per_block` default to what cuFFTDx suggests for a lone FFT.
+    """
     backend.require_dx()
-    return _build(dtype_name, n)
+    return _build(dtype_name, n, elements_per_thread, ffts_per_block)
 
 
 def _allow_shared_memory(kernel, argtypes, nbytes: int) -> None:
@@ -137,15 +154,20 @@ class SingleKernelFFTConv:
     manager or call `close()`.
     """
 
-    def __init__(self, a, filter, *, out=None):
+    def __init__(self, a, filter, *, out=None, elements_per_thread: int | None = None,
+                 ffts_per_block: int | None = None):
         self.shape = checks.fft_operands(a, filter)
+        for name, knob in (("elements_per_thread", elements_per_thread), ("ffts_per_block", ffts_per_block)):
+            if knob is not None and (not isinstance(knob, int) or knob < 1):
+                raise ValueError(f"{name} must be a positive int or None (cuFFTDx's suggestion), got {knob!r}")
         checks.power_of_two("n = a.shape[-1]", self.shape[1], MIN_N, MAX_N)
         if out is not None:
             checks.output("out", out, self.shape, a.dtype)
         checks.on_gpu(a=a, filter=filter, out=out)
         self.dtype = np.dtype(a.dtype)
         cp = backend.cupy()
-        self._compiled = compiled_conv(self.dtype.name, self.shape[1], cp.cuda.Device().compute_capability)
+        self._compiled = compiled_conv(self.dtype.name, self.shape[1], cp.cuda.Device().compute_capability,
+                                       elements_per_thread, ffts_per_block)
 
         from numba import cuda
 
