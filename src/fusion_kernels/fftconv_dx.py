@@ -52,7 +52,7 @@ def valid_knobs(dtype_name: str, n: int) -> list[tuple[int, int]]:
     return sorted({(int(e), int(f)) for e, f in fft.valid("elements_per_thread", "ffts_per_block")})
 
 
-def _build(dtype_name: str, n: int, elements_per_thread=None, ffts_per_block=None) -> CompiledConv:
+def _build(dtype_name: str, n: int, elements_per_thread=None, ffts_per_block=None, max_registers=None) -> CompiledConv:
     from numba import cuda
 
     precision = np.float32 if dtype_name == "complex64" else np.float64
@@ -66,7 +66,8 @@ def _build(dtype_name: str, n: int, elements_per_thread=None, ffts_per_block=Non
                            f"block_dim {tuple(fft.block_dim)} vs {tuple(ifft.block_dim)}, stride {fft.stride} vs {ifft.stride}")
     scale = precision(1.0 / n)
 
-    @cuda.jit
+    # max_registers trades spills for occupancy (the kernel is latency-bound at 72 registers/thread).
+    @cuda.jit(**({"max_registers": max_registers} if max_registers else {}))
     def conv(a, filter, out):
         thread_data = cuda.local.array(shape=(fft.storage_size,), dtype=fft.value_type)
         shared_mem = cuda.shared.array(shape=(0,), dtype=fft.value_type)
@@ -112,13 +113,13 @@ def _build(dtype_name: str, n: int, elements_per_thread=None, ffts_per_block=Non
 
 @functools.cache
 def compiled_conv(dtype_name: str, n: int, compute_capability: str, elements_per_thread=None,
-                  ffts_per_block=None) -> CompiledConv:
+                  ffts_per_block=None, max_registers=None) -> CompiledConv:
     """The kernel for (dtype, n) on a device generation, built once (numba compiles per argument layout).
 
     `elements_per_thread` and `ffts_per_block` default to what cuFFTDx suggests for a lone FFT.
     """
     backend.require_dx()
-    return _build(dtype_name, n, elements_per_thread, ffts_per_block)
+    return _build(dtype_name, n, elements_per_thread, ffts_per_block, max_registers)
 
 
 def _allow_shared_memory(kernel, argtypes, nbytes: int) -> None:
@@ -155,9 +156,10 @@ class SingleKernelFFTConv:
     """
 
     def __init__(self, a, filter, *, out=None, elements_per_thread: int | None = None,
-                 ffts_per_block: int | None = None):
+                 ffts_per_block: int | None = None, max_registers: int | None = None):
         self.shape = checks.fft_operands(a, filter)
-        for name, knob in (("elements_per_thread", elements_per_thread), ("ffts_per_block", ffts_per_block)):
+        for name, knob in (("elements_per_thread", elements_per_thread), ("ffts_per_block", ffts_per_block),
+                           ("max_registers", max_registers)):
             if knob is not None and (not isinstance(knob, int) or knob < 1):
                 raise ValueError(f"{name} must be a positive int or None (cuFFTDx's suggestion), got {knob!r}")
         checks.power_of_two("n = a.shape[-1]", self.shape[1], MIN_N, MAX_N)
@@ -167,7 +169,7 @@ class SingleKernelFFTConv:
         self.dtype = np.dtype(a.dtype)
         cp = backend.cupy()
         self._compiled = compiled_conv(self.dtype.name, self.shape[1], cp.cuda.Device().compute_capability,
-                                       elements_per_thread, ffts_per_block)
+                                       elements_per_thread, ffts_per_block, max_registers)
 
         from numba import cuda
 
