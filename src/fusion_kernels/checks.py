@@ -107,3 +107,44 @@ def output(name: str, out, shape: tuple, dtype) -> None:
         raise ValueError(f"{name} must have the result's shape {tuple(shape)}, got {tuple(out.shape)}")
     if not out.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous, got strides {out.strides}")
+
+
+REAL_FFT_DTYPES = ("float32", "float64")
+
+
+def fft_shared_operands(a, filter) -> tuple[int, int]:
+    """ifft(fft(a) * filter[None, :]) with one filter of length n for every signal; returns (batch, n)."""
+    array("a", a, 2, FFT_DTYPES)
+    array("filter", filter, 1, FFT_DTYPES)
+    if filter.shape[0] != a.shape[1]:
+        raise ValueError(f"filter must have length n = a.shape[1] = {a.shape[1]} (shared by every signal), "
+                         f"got shape {tuple(filter.shape)}")
+    same_dtype(a=a, filter=filter)
+    return tuple(a.shape)
+
+
+def rfft_operands(a, filter) -> tuple[int, int]:
+    """irfft(rfft(a) * filter, n): a real (batch, n), filter complex (batch, n // 2 + 1); returns (batch, n)."""
+    array("a", a, 2, REAL_FFT_DTYPES)
+    array("filter", filter, 2, FFT_DTYPES)
+    batch, n = a.shape
+    if tuple(filter.shape) != (batch, n // 2 + 1):
+        raise ValueError(f"filter must have shape (batch, n // 2 + 1) = {(batch, n // 2 + 1)} for a of shape "
+                         f"{tuple(a.shape)}, got {tuple(filter.shape)}")
+    want = np.result_type(a.dtype, np.complex64)
+    if np.dtype(filter.dtype) != want:
+        raise TypeError(f"filter has dtype {filter.dtype} but a has dtype {a.dtype}; the filter must be {want}")
+    return tuple(a.shape)
+
+
+def fft2_operands(a, filter) -> tuple[int, int, int]:
+    """ifft2(fft2(a) * filter) over the last two axes: a (batch, h, w), filter (batch, h, w) or shared (h, w)."""
+    array("a", a, 3, FFT_DTYPES)
+    if not _is_array(filter) or filter.ndim not in (2, 3):
+        array("filter", filter, 3, FFT_DTYPES)  # raises the rank or type error
+    array("filter", filter, filter.ndim, FFT_DTYPES)
+    if tuple(filter.shape) != tuple(a.shape)[-filter.ndim:]:
+        raise ValueError(f"filter must have the shape of a {tuple(a.shape)} or of one image {tuple(a.shape[1:])}, "
+                         f"got {tuple(filter.shape)}")
+    same_dtype(a=a, filter=filter)
+    return tuple(a.shape)

@@ -45,11 +45,14 @@ def main(argv=None) -> int:
     info = sub.add_parser("info", help="the GPU, library versions and what can run here (exit 1 without a GPU)")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=_info)
-    from .suite import FFT_DTYPES, MATMUL_DTYPES
+    from .workloads import WORKLOADS
 
+    dtypes = list(dict.fromkeys(d for w in WORKLOADS.values() for d in w.dtypes))
     rep = sub.add_parser("report", help="measure and check every workload and strategy on this GPU; table, JSON, CSV, PNG")
-    rep.add_argument("--workload", action="append", choices=["matmul_bias_relu", "fft_conv"], help="repeatable; default: both")
-    rep.add_argument("--dtype", action="append", choices=list(MATMUL_DTYPES + FFT_DTYPES), help="repeatable; default: all")
+    rep.add_argument("--workload", action="append", choices=list(WORKLOADS),
+                     help="repeatable; default: matmul_bias_relu and fft_conv at every suite shape, the FFT variants "
+                          "at their small shape")
+    rep.add_argument("--dtype", action="append", choices=dtypes, help="repeatable; default: all")
     rep.add_argument("--shape", action="append", help="e.g. 2000x1000x4000 or 256x1024; repeatable; default: the suite's")
     rep.add_argument("--repeat", type=int, default=20, help="timed calls per figure (default 20)")
     rep.add_argument("--out", default="fusion-kernels-report", help="folder for report.json/.csv/.png")

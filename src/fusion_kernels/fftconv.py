@@ -7,6 +7,8 @@ The fused strategies multiply by the filter inside cuFFT's forward kernel
 through an LTO-IR epilog compiled from Python by `nvmath.fft.compile_epilog`.
 `nvmath.fft.ifft` does not normalize (cuFFT semantics), so the epilog also
 divides by n: that `/ n` is what makes the fused result equal CuPy's.
+`fused_prolog` instead runs a plain forward FFT and applies the multiply (and
+the / n) as the inverse FFT's prolog (load callback); see `planned_conv`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from . import backend, checks
 from .graphs import Replayed
+from .planned_conv import PlannedConv
 from .strategy import Bound
 from . import fftconv_dx  # imports no GPU library until a kernel is built
 
@@ -173,14 +176,35 @@ class GraphFFTConv(Replayed):
         super().__init__(FusedFFTConv(a, filter))
 
 
+class PrologFFTConv(PlannedConv):
+    """A plain forward FFT, then the inverse FFT with the multiply (and / n) as its PROLOG.
+
+    The prolog reads `filter` at the inverse FFT's input offset, so its layout must
+    match that input's (`get_input_layout`); a mismatch is a ValueError. Each call
+    returns a new array. `reset_operands(filter=...)` re-plans the inverse FFT.
+    """
+
+    def __init__(self, a, filter):
+        checks.fft_operands(a, filter)
+        super().__init__(a, filter, axes=[-1], kind="prolog")
+
+
+class GraphPrologFFTConv(Replayed):
+    """`PrologFFTConv` captured into one CUDA graph (same output array every call; see `graphs`)."""
+
+    def __init__(self, a, filter):
+        super().__init__(PrologFFTConv(a, filter))
+
+
 STRATEGIES = {
     "unfused": lambda a, filter: Bound(unfused, a, filter),
     "fused_onecall": lambda a, filter: Bound(fused, a, filter),
     "fused_planned": FusedFFTConv,
     "fused_graph": GraphFFTConv,
+    "fused_prolog": PrologFFTConv,
+    "fused_prolog_graph": GraphPrologFFTConv,
     **fftconv_dx.STRATEGIES,  # single_kernel: one cuFFTDx kernel, n a power of two in [256, 4096]
 }
 
 # What each strategy needs ("gpu", "nvmath", "callbacks" or "dx").
-REQUIRES = {"unfused": "gpu", "fused_onecall": "callbacks", "fused_planned": "callbacks", "fused_graph": "callbacks",
-            **fftconv_dx.REQUIRES}
+REQUIRES = {"unfused": "gpu", **{name: "callbacks" for name in STRATEGIES if name != "unfused"}, **fftconv_dx.REQUIRES}

@@ -102,6 +102,8 @@ def measure_case(workload_name, strategy, shape, dtype, *, repeat=50, inputs=Non
         res.bound_seconds = roofline.bound_seconds(res.flops, res.bytes, dtype, roofline.device_peaks())
     except checks.Unsupported as exc:  # a valid shape this strategy does not handle (e.g. FFT size out of range)
         res.skip = f"not supported: {exc}"
+    except backend.GPUUnavailable as exc:  # a missing piece, or cuFFT declining a callback: a skip, not a failure
+        res.skip = str(exc)
     except Exception as exc:  # one failing case must not stop the others
         if "OutOfMemory" in type(exc).__name__:
             res.skip = f"out of device memory: {exc}"

@@ -43,3 +43,27 @@ def fft_convolve(a, filter) -> np.ndarray:
     a = to_numpy(a).astype(np.complex128)
     filter = to_numpy(filter).astype(np.complex128)
     return np.fft.ifft(np.fft.fft(a, axis=-1) * filter, axis=-1)
+
+
+def fft_convolve_shared(a, filter) -> np.ndarray:
+    """ifft(fft(a, axis=-1) * filter[None, :], axis=-1) in complex128: one filter for every signal."""
+    checks.fft_shared_operands(a, filter)
+    a = to_numpy(a).astype(np.complex128)
+    filter = to_numpy(filter).astype(np.complex128)
+    return np.fft.ifft(np.fft.fft(a, axis=-1) * filter[None, :], axis=-1)
+
+
+def rfft_convolve(a, filter) -> np.ndarray:
+    """irfft(rfft(a, axis=-1) * filter, n, axis=-1) in float64 for real signals a (batch, n)."""
+    _, n = checks.rfft_operands(a, filter)
+    a = to_numpy(a).astype(np.float64)
+    filter = to_numpy(filter).astype(np.complex128)
+    return np.fft.irfft(np.fft.rfft(a, axis=-1) * filter, n=n, axis=-1)
+
+
+def fft_convolve2d(a, filter) -> np.ndarray:
+    """ifft2(fft2(a) * filter) over axes (-2, -1) in complex128; a (h, w) filter is shared by every image."""
+    checks.fft2_operands(a, filter)
+    a = to_numpy(a).astype(np.complex128)
+    filter = to_numpy(filter).astype(np.complex128)
+    return np.fft.ifft2(np.fft.fft2(a, axes=(-2, -1)) * filter, axes=(-2, -1))

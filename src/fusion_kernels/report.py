@@ -28,9 +28,9 @@ def parse_shape(text: str) -> tuple:
     try:
         shape = tuple(int(x) for x in text.lower().split("x"))
     except ValueError:
-        raise ValueError(f"--shape must look like 2000x1000x4000 (matmul) or 256x1024 (FFT), got {text!r}") from None
+        raise ValueError(f"--shape must look like 2000x1000x4000 (matmul, 2-D FFT) or 256x1024 (1-D FFT), got {text!r}") from None
     if len(shape) not in (2, 3) or min(shape) <= 0:
-        raise ValueError(f"--shape must have 3 positive sizes (matmul) or 2 (FFT), got {text!r}")
+        raise ValueError(f"--shape must have 3 positive sizes (matmul, 2-D FFT) or 2 (1-D FFT), got {text!r}")
     return shape
 
 
@@ -75,14 +75,14 @@ def _fmt(v, spec):
 
 
 def table(rows: list) -> str:
-    head = f"{'workload':17} {'shape':17} {'dtype':10} {'strategy':14} {'GPU ms':>9} {'host ms':>8} {'peak MB':>8} {'speedup':>8} {'roofline':>8} correct"
+    head = f"{'workload':22} {'shape':17} {'dtype':10} {'strategy':18} {'GPU ms':>9} {'host ms':>8} {'peak MB':>8} {'speedup':>8} {'roofline':>8} correct"
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["skip"]:
-            lines.append(f"{r['workload']:17} {r['shape']:17} {r['dtype']:10} {r['strategy']:14} skipped: {r['skip']}")
+            lines.append(f"{r['workload']:22} {r['shape']:17} {r['dtype']:10} {r['strategy']:18} skipped: {r['skip']}")
             continue
         lines.append(
-            f"{r['workload']:17} {r['shape']:17} {r['dtype']:10} {r['strategy']:14} {_fmt(r['device_ms'], '9.4f')} "
+            f"{r['workload']:22} {r['shape']:17} {r['dtype']:10} {r['strategy']:18} {_fmt(r['device_ms'], '9.4f')} "
             f"{_fmt(r['host_ms'], '8.4f')} {_fmt(r['peak_device_mb'], '8.1f')} {_fmt(r['speedup_vs_unfused'], '7.2f')}x "
             f"{_fmt(r['roofline_fraction'], '8.2f')} {'yes' if r['correct'] else 'NO'}"
         )
@@ -200,13 +200,24 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels
 
 
 def plan_cases(workloads=None, dtypes=None, shapes=None) -> list:
-    """(workload, shape, dtype) to measure. Given shapes go to the workload of their rank
-    (3 sizes: matmul, 2: FFT), and a workload none of them fits is left out."""
+    """(workload, shape, dtype) to measure.
+
+    Nothing named: every workload at its default shapes (the main two at all
+    their suite shapes, the FFT variants at their small one). Workloads named:
+    all their suite shapes. Given shapes go to the workload of their rank (3
+    sizes: matmul or fft_conv2d, 2: the 1-D FFTs) among those named, or among
+    the main two when none is named; a workload none of them fits is left out.
+    """
     plan = []
-    for name in workloads or list(WORKLOADS):
+    for name in workloads or [n for n, w in WORKLOADS.items() if not shapes or w.default_shapes is None]:
         w = WORKLOADS[name]
         rank = len(next(iter(w.shapes.values())))
-        wanted = [s for s in shapes if len(s) == rank] if shapes else list(w.shapes.values())
+        if shapes:
+            wanted = [s for s in shapes if len(s) == rank]
+        elif workloads or w.default_shapes is None:
+            wanted = list(w.shapes.values())
+        else:
+            wanted = [w.shapes[label] for label in w.default_shapes]
         for shape in wanted:
             for dtype in [d for d in (dtypes or w.dtypes) if d in w.dtypes]:
                 plan.append((name, tuple(shape), dtype))

@@ -42,15 +42,59 @@ def fft_conv_flops(shape) -> float:
 
 
 # Passes over one (batch, n) array. CuPy: fft (read, write), multiply (2 reads, write),
-# ifft (read, write) and its 1/n scaling (read, write) = 9. Callback: forward reads a,
+# ifft (read, write) and its 1/n scaling (read, write) = 9. Epilog: forward reads a,
 # writes the product having read the filter (3), the inverse reads and writes (2) = 5.
-# One cuFFTDx kernel (single_kernel) reads a and the filter and writes the result (3).
-_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5, "fused_graph": 5, "single_kernel": 3}
+# Prolog: forward reads a and writes (2), the inverse reads the spectrum and the filter
+# and writes (3) = 5. One cuFFTDx kernel (single_kernel) reads a and the filter and writes the result (3).
+_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5, "fused_graph": 5,
+               "fused_prolog": 5, "fused_prolog_graph": 5, "single_kernel": 3}
 
 
 def fft_conv_bytes(shape, dtype, strategy: str) -> float:
     batch, n = shape
     return float(_FFT_PASSES[strategy] * batch * n * np.dtype(dtype).itemsize)
+
+
+# ---- the FFT variants: shared filter, real signals, 2-D images ----
+
+def fft_conv_shared_bytes(shape, dtype, strategy: str) -> float:
+    """One (n,) filter for the batch: read once (n elements); the 9 / 5 passes lose the filter's pass."""
+    batch, n = shape
+    passes = 8 if strategy == "unfused" else 4
+    return float((passes * batch * n + n) * np.dtype(dtype).itemsize)
+
+
+def rfft_conv_flops(shape) -> float:
+    batch, n = shape
+    return batch * (2 * 2.5 * n * math.log2(n) + 6.0 * (n // 2 + 1))  # a real FFT is about half a complex one
+
+
+def rfft_conv_bytes(shape, dtype, strategy: str) -> float:
+    """Real signals S = batch*n reals, half spectra H = batch*(n//2+1) complex (a copy of H is the C2R input).
+
+    CuPy: rfft (S + H), multiply (3H), C2R input copy (2H), C2R (H + S), 1/n scaling (2S) = 4S + 7H.
+    Fused, either callback: R2C (S + H), filter (H), C2R input copy (2H), C2R (H + S) = 2S + 5H.
+    """
+    batch, n = shape
+    real = np.dtype(dtype).itemsize
+    s, h = batch * n * real, batch * (n // 2 + 1) * 2 * real
+    return float(4 * s + 7 * h if strategy == "unfused" else 2 * s + 5 * h)
+
+
+def fft_conv2d_flops(shape) -> float:
+    batch, h, w = shape
+    return batch * (2 * 5.0 * h * w * math.log2(h * w) + 6.0 * h * w)
+
+
+def fft_conv2d_bytes(shape, dtype, strategy: str) -> float:
+    """As the 1-D convolution, per-image filter: 9 passes over (batch, h, w) unfused, 5 fused."""
+    batch, h, w = shape
+    return float((9 if strategy == "unfused" else 5) * batch * h * w * np.dtype(dtype).itemsize)
+
+
+def fft_forward_bytes(shape, dtype) -> float:
+    """One out-of-place complex FFT: read the input, write the output."""
+    return float(2 * math.prod(shape) * np.dtype(dtype).itemsize)
 
 
 def bound_seconds(flops: float, nbytes: float, dtype, peaks: dict) -> float:

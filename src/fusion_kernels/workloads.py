@@ -1,4 +1,9 @@
-"""The two workloads as data: shapes, dtypes, inputs, oracle, strategies, roofline counts."""
+"""The workloads as data: shapes, dtypes, inputs, oracle, strategies, roofline counts.
+
+The two main workloads (matmul_bias_relu, fft_conv) run at every suite shape in
+a default `fusion-kernels report`; the FFT variants after them run there at
+their `default_shapes` only (asv measures every shape of every workload).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import fftconv, inputs, matmul, reference, roofline, suite
+from . import fftconv, fftconv2d, fftconv_shared, inputs, matmul, reference, rfftconv, roofline, suite
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class Workload:
     requires: dict  # strategy -> "gpu" | "nvmath" | "callbacks" | "dx"
 
     working_set: Callable  # (shape) -> elements one unfused call holds at most: inputs, temporaries, output
+    default_shapes: tuple | None = None  # suite shape names a default report runs (None: all)
 
     def working_set_bytes(self, shape, dtype) -> int:
         return self.working_set(shape) * np.dtype(dtype).itemsize
@@ -58,5 +64,51 @@ WORKLOADS = {
         take_rows=lambda args, rows: (args[0][rows], args[1][rows]),
         requires=fftconv.REQUIRES,
         working_set=lambda s: 5 * s[0] * s[1],
+    ),
+    "fft_conv_shared_filter": Workload(
+        name="fft_conv_shared_filter",
+        shapes=suite.FFT_SHARED_FILTER_SHAPES,
+        dtypes=suite.FFT_DTYPES,
+        strategies=fftconv_shared.STRATEGIES,
+        make_inputs=inputs.fft_shared_filter_inputs,
+        reference=reference.fft_convolve_shared,
+        flops=roofline.fft_conv_flops,
+        bytes=roofline.fft_conv_shared_bytes,
+        rate_unit="GB/s",
+        take_rows=lambda args, rows: (args[0][rows], args[1]),
+        requires=fftconv_shared.REQUIRES,
+        working_set=lambda s: 4 * s[0] * s[1] + s[1],
+        default_shapes=("small",),
+    ),
+    "rfft_conv": Workload(
+        name="rfft_conv",
+        shapes=suite.RFFT_SHAPES,
+        dtypes=suite.RFFT_DTYPES,
+        strategies=rfftconv.STRATEGIES,
+        make_inputs=inputs.rfft_inputs,
+        reference=reference.rfft_convolve,
+        flops=roofline.rfft_conv_flops,
+        bytes=roofline.rfft_conv_bytes,
+        rate_unit="GB/s",
+        take_rows=lambda args, rows: (args[0][rows], args[1][rows]),
+        requires=rfftconv.REQUIRES,
+        # in reals: signals, output and its scaling (3n); filter, spectrum, product, C2R input copy (4 complex halves)
+        working_set=lambda s: s[0] * (3 * s[1] + 8 * (s[1] // 2 + 1)),
+        default_shapes=("small",),
+    ),
+    "fft_conv2d": Workload(
+        name="fft_conv2d",
+        shapes=suite.FFT2_SHAPES,
+        dtypes=suite.FFT_DTYPES,
+        strategies=fftconv2d.STRATEGIES,
+        make_inputs=inputs.fft2_inputs,
+        reference=reference.fft_convolve2d,
+        flops=roofline.fft_conv2d_flops,
+        bytes=roofline.fft_conv2d_bytes,
+        rate_unit="GB/s",
+        take_rows=lambda args, rows: (args[0][rows], args[1][rows] if args[1].ndim == 3 else args[1]),
+        requires=fftconv2d.REQUIRES,
+        working_set=lambda s: 5 * s[0] * s[1] * s[2],
+        default_shapes=("small",),
     ),
 }
