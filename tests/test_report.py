@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from fusion_kernels import backend, measure, report
+from fusion_kernels import backend, measure, report, workloads
 
 
 def fake_results(workload, shape, dtype, slow=1.0):
@@ -120,3 +120,13 @@ def test_shapes_go_to_the_workload_of_their_rank():
     assert [p[1] for p in plan] == list(report.WORKLOADS["fft_conv"].shapes.values())
     assert len(report.plan_cases()) == sum(len(w.shapes if w.default_shapes is None else w.default_shapes) * len(w.dtypes)
                                            for w in report.WORKLOADS.values())
+
+
+def test_default_strategies_leave_out_the_slow_to_build_ones():
+    from fusion_kernels import report
+
+    default = report.strategies_for("fft_conv")
+    assert "single_kernel" in workloads.WORKLOADS["fft_conv"].strategies and "single_kernel" not in default
+    assert "fused_planned" in default and "unfused" in default
+    assert report.strategies_for("fft_conv", ["single_kernel"]) == ["unfused", "single_kernel"]
+    assert report.strategies_for("matmul_bias_relu", ["single_kernel"]) == ["unfused"]

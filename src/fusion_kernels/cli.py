@@ -35,7 +35,7 @@ def _report(args) -> int:
         print(f"fusion-kernels report: {exc}", file=sys.stderr)
         return 2
     return report.run(workloads=args.workload, dtypes=args.dtype, shapes=shapes, repeat=args.repeat, out=args.out,
-                      make_plot=not args.no_plot)
+                      make_plot=not args.no_plot, strategies=args.strategy)
 
 
 def main(argv=None) -> int:
@@ -52,6 +52,10 @@ def main(argv=None) -> int:
     rep.add_argument("--workload", action="append", choices=list(WORKLOADS),
                      help="repeatable; default: matmul_bias_relu and fft_conv at every suite shape, the FFT variants "
                           "at their small shape")
+    names = list(dict.fromkeys(s for w in WORKLOADS.values() for s in w.strategies))
+    rep.add_argument("--strategy", action="append", choices=names,
+                     help="repeatable (unfused always runs: it is the speedup's base); default: all but single_kernel, "
+                          "which compiles a cuFFTDx kernel per size (about 16 s each)")
     rep.add_argument("--dtype", action="append", choices=dtypes, help="repeatable; default: all")
     rep.add_argument("--shape", action="append", help="e.g. 2000x1000x4000 or 256x1024; repeatable; default: the suite's")
     rep.add_argument("--repeat", type=int, default=20, help="timed calls per figure (default 20)")
