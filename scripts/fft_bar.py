@@ -6,8 +6,8 @@
 On a GPU with nvmath-python and numba-cuda: for every shape of suite.FFT_SHAPES
 (both dtypes) and 4096x16384 complex128, the device time (CUDA events around
 back-to-back calls, fusion_kernels.timing.device_times) of unfused, fused_planned
-(forward epilog), fused_prolog (inverse prolog), fused_graph and the forward FFT
-alone; the bytes each must move (fusion_kernels.roofline); the fraction of the
+(forward epilog), fused_prolog (inverse prolog), fused_graph, single_kernel (one cuFFTDx
+kernel, where the dx extra is installed) and the forward FFT alone; the bytes each must move (fusion_kernels.roofline); the fraction of the
 memory roofline (bytes / measured copy bandwidth / time) and the speedup over
 unfused. About a minute on an H100.
 """
@@ -20,7 +20,7 @@ import sys
 
 from fusion_kernels import backend, fftconv, inputs, measure, roofline, suite, timing, workloads
 
-VARIANTS = ["unfused", "fused_planned", "fused_prolog", "fused_graph", "forward_fft"]
+VARIANTS = ["unfused", "fused_planned", "fused_prolog", "fused_graph", "single_kernel", "forward_fft"]
 EXTRA_CASES = [((4096, 16384), "complex128")]
 
 

@@ -48,7 +48,9 @@ def _fft(dtype_name: str, n: int, direction: str, elements_per_thread, ffts_per_
 def valid_knobs(dtype_name: str, n: int) -> list[tuple[int, int]]:
     """(elements_per_thread, ffts_per_block) pairs cuFFTDx accepts for this size on this GPU."""
     backend.require_dx()
-    fft = _fft(dtype_name, n, "forward", None, None)
+    precision = np.float32 if dtype_name == "complex64" else np.float64
+    # No knob fixed: cuFFTDx then lists every combination it accepts.
+    fft = backend.dx().FFT(size=n, precision=precision, fft_type="c2c", execution="Block", direction="forward")
     return sorted({(int(e), int(f)) for e, f in fft.valid("elements_per_thread", "ffts_per_block")})
 
 
