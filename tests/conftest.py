@@ -15,6 +15,11 @@ _NEEDS = {
 def pytest_configure(config):
     config.addinivalue_line("markers", "nvmath: needs nvmath-python (implies gpu)")
     config.addinivalue_line("markers", "dx: needs nvmath.device (cuFFTDx) with numba-cuda and libmathdx (implies gpu)")
+    config.addinivalue_line(
+        "markers",
+        "distributed(*needs): needs torch.distributed (NCCL), nvmath.distributed and the libraries named "
+        "('cublasmp', 'cufftmp'); skipped with the reason otherwise",
+    )
 
 
 def pytest_runtest_setup(item):
@@ -23,6 +28,11 @@ def pytest_runtest_setup(item):
             why = reason()
             if why:
                 pytest.skip(f"{marker}: {why}")
+    marker = item.get_closest_marker("distributed")
+    if marker:
+        why = backend.distributed_reason(marker.args)
+        if why:
+            pytest.skip(f"distributed: {why}")
 
 
 @pytest.fixture

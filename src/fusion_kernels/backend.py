@@ -74,6 +74,69 @@ def _dx_or_reason():
     except Exception as exc:  # the binding imports, but loads libmathdx on first use
         return None, f"libmathdx is not loadable ({type(exc).__name__}: {exc}); {DX_INSTALL_HINT}"
     return dx, None
+# What nvmath.distributed needs beyond nvmath-python, each with its pip package.
+DISTRIBUTED_PIECES = {
+    "cublasmp": ("nvmath.bindings.cublasMp", "get_version", "nvidia-cublasmp-cu13 (CUDA 12: nvidia-cublasmp-cu12)"),
+    "cufftmp": ("nvmath.bindings.cufftMp", "get_version", "nvidia-cufftmp-cu13 (CUDA 12: nvidia-cufftmp-cu12)"),
+    "nvshmem": ("nvmath.bindings.nvshmem", "init_status", "nvidia-nvshmem-cu13 (CUDA 12: nvidia-nvshmem-cu12)"),
+    "nccl4py": ("nccl.core", None, "nccl4py (and nvidia-nccl-cu13)"),
+    "nvmath.distributed": ("nvmath.distributed", None, "'nvmath-python[cu13-distributed]'"),
+}
+
+
+@functools.cache
+def _distributed_piece_reason(piece: str) -> str | None:
+    module, probe, package = DISTRIBUTED_PIECES[piece]
+    try:
+        mod = importlib.import_module(module)
+        if probe:
+            getattr(mod, probe)()  # the binding loads its shared library on first call
+    except Exception as exc:
+        return f"{piece} is not usable ({type(exc).__name__}: {exc}); pip install {package}"
+    return None
+
+
+@functools.cache
+def _torch_distributed_reason() -> str | None:
+    try:
+        torch = importlib.import_module("torch")
+        dist = importlib.import_module("torch.distributed")
+    except Exception as exc:
+        return f"torch is not importable ({type(exc).__name__}: {exc}); pip install torch"
+    if not dist.is_available() or not dist.is_nccl_available():
+        return "torch.distributed has no NCCL backend in this torch build"
+    if not torch.cuda.is_available():
+        return "torch sees no CUDA device"
+    return None
+
+
+# What each need asks for, in the order the reasons are reported.
+_DISTRIBUTED_NEEDS = {
+    "nccl": ("nccl4py",),
+    "nvshmem": ("nvshmem",),
+    "cublasmp": ("nvshmem", "nccl4py", "cublasmp"),  # cuBLASMp runs on NCCL and NVSHMEM
+    "cufftmp": ("nvshmem", "cufftmp"),
+}
+
+
+def distributed_reason(needs=("cublasmp", "cufftmp")) -> str | None:
+    """Why a multi-process run cannot use `needs`, or None.
+
+    `needs` names libraries ('cublasmp': the matmul, 'cufftmp': the 2-D FFT) or
+    nvmath.distributed backends ('nccl', 'nvshmem'); `()` asks only for a GPU,
+    nvmath, torch.distributed with NCCL and nvmath.distributed. Loads nothing at
+    import time; each reason names the pip package that provides the piece.
+    """
+    pieces = ["nvmath.distributed"]
+    for need in needs:
+        if need not in _DISTRIBUTED_NEEDS:
+            raise ValueError(f"needs must be drawn from {', '.join(_DISTRIBUTED_NEEDS)}, got {need!r}")
+        pieces += _DISTRIBUTED_NEEDS[need]
+    why = nvmath_reason() or _torch_distributed_reason()
+    if why:
+        return why
+    missing = [r for r in dict.fromkeys(_distributed_piece_reason(p) for p in pieces) if r]
+    return "; ".join(missing) or None
 
 
 def gpu_reason() -> str | None:

@@ -60,6 +60,28 @@ def _bias_relu_rows():
     )
 
 
+@functools.cache
+def _bias_relu_cols():
+    # For a column-major C seen through its C-contiguous transpose: element i lies in row i % m.
+    return backend.cupy().ElementwiseKernel(
+        "raw T bias, int64 m", "T c",
+        "T v = c + bias[i % m]; c = (v > T(0.0f) || v != v) ? v : T(0.0f);",
+        "fusion_kernels_bias_relu_cols",
+    )
+
+
+def bias_relu_inplace(c, bias):
+    """c <- ReLU(c + bias[:, None]) in ONE pass, for a C- or F-contiguous c (read in memory order)."""
+    if c.flags.c_contiguous:
+        _bias_relu_rows()(bias, c.shape[1], c)
+    elif c.flags.f_contiguous:
+        ct = c.T  # C-contiguous view of the same memory
+        _bias_relu_cols()(bias, c.shape[0], ct)
+    else:
+        raise ValueError(f"c must be C- or F-contiguous, got strides {c.strides}")
+    return c
+
+
 def partial(a, b, bias):
     """Partial fusion: CuPy's GEMM, then ONE in-place kernel adding the bias and applying ReLU.
 
@@ -68,9 +90,7 @@ def partial(a, b, bias):
     """
     checks.matmul_operands(a, b, bias)
     checks.on_gpu(a=a, b=b, bias=bias)
-    c = backend.cupy().matmul(a, b)
-    _bias_relu_rows()(bias, c.shape[1], c)
-    return c
+    return bias_relu_inplace(backend.cupy().matmul(a, b), bias)
 
 
 def _relu_bias():

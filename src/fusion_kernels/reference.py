@@ -67,3 +67,9 @@ def fft_convolve2d(a, filter) -> np.ndarray:
     a = to_numpy(a).astype(np.complex128)
     filter = to_numpy(filter).astype(np.complex128)
     return np.fft.ifft2(np.fft.fft2(a, axes=(-2, -1)) * filter, axes=(-2, -1))
+def fft_convolve_2d(a, filter) -> np.ndarray:
+    """ifft2(fft2(a) * filter) in complex128, normalized by 1/(n0 * n1): the 2-D form cuFFTMp computes."""
+    checks.fft_operands(a, filter)
+    a = to_numpy(a).astype(np.complex128)
+    filter = to_numpy(filter).astype(np.complex128)
+    return np.fft.ifft2(np.fft.fft2(a) * filter)
