@@ -27,8 +27,10 @@ export PYTHONUNBUFFERED=1
 python3 -m fusion_kernels info | tee "$logdir/info.log"
 
 status=0
-# Every test but the browser one (it needs Chromium; CPU CI runs it). On a GPU machine nothing may skip.
-python3 -m pytest -q -p no:cacheprovider -m "not browser" --junitxml="$logdir/junit.xml" -rs 2>&1 | tee "$logdir/pytest.log"
+# Every test but the browser one (it needs Chromium; CPU CI runs it) and the multi-process ones
+# (tests/test_distributed_gpu.py: torchrun, cuBLASMp/cuFFTMp, 2+ GPUs; run on their own). On a GPU
+# machine nothing else may skip.
+python3 -m pytest -q -p no:cacheprovider -m "not browser and not distributed" --junitxml="$logdir/junit.xml" -rs 2>&1 | tee "$logdir/pytest.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 if grep -qE '[0-9]+ skipped' "$logdir/pytest.log"; then
   echo "gpu-ci: tests were skipped on a GPU machine (see reasons above)" >&2

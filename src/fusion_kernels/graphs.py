@@ -12,6 +12,11 @@ class CapturedCall:
     returns the SAME output array, overwritten. Copy it if you need to keep a
     result across calls. The graph reads its inputs through the pointers it was
     captured with: to feed new data, write into the same input arrays.
+
+    Everything allocated during the capture (outputs, and intermediates the
+    captured code drops, such as the spectrum between two FFTs) comes from a
+    memory pool this object owns and frees only on close(): the graph keeps
+    using those addresses after Python has let go of the arrays.
     """
 
     def __init__(self, fn):
@@ -19,8 +24,9 @@ class CapturedCall:
         fn()  # eager first: planning, workspaces and lazy initialisation stay out of the graph
         cp.cuda.Device().synchronize()
         self._stream = cp.cuda.Stream(non_blocking=True)
+        self._pool = cp.cuda.MemoryPool()
         mode = getattr(cp.cuda.runtime, "streamCaptureModeRelaxed", None)
-        with self._stream:
+        with self._stream, cp.cuda.using_allocator(self._pool.malloc):
             self._stream.begin_capture(mode) if mode is not None else self._stream.begin_capture()
             try:
                 self.output = fn()
@@ -41,6 +47,8 @@ class CapturedCall:
         if self._graph is not None:
             backend.cupy().cuda.Device().synchronize()
             self._graph = None
+            self.output = None
+            self._pool.free_all_blocks()
 
 
 class Replayed:
