@@ -47,7 +47,10 @@ def main(argv=None) -> int:
     from .suite import FFT_DTYPES, MATMUL_DTYPES
 
     rep = sub.add_parser("report", help="measure and check every workload and strategy on this GPU; table, JSON, CSV, PNG")
-    rep.add_argument("--workload", action="append", choices=["matmul_bias_relu", "fft_conv"], help="repeatable; default: both")
+    from .workloads import WORKLOADS
+
+    rep.add_argument("--workload", action="append", choices=list(WORKLOADS),
+                     help="repeatable; default: " + " and ".join(n for n, w in WORKLOADS.items() if w.in_report))
     rep.add_argument("--dtype", action="append", choices=list(MATMUL_DTYPES + FFT_DTYPES), help="repeatable; default: all")
     rep.add_argument("--shape", action="append", help="e.g. 2000x1000x4000 or 256x1024; repeatable; default: the suite's")
     rep.add_argument("--repeat", type=int, default=20, help="timed calls per figure (default 20)")
