@@ -1,4 +1,8 @@
-"""GPU tests skip with the reason: no CuPy, no CUDA device, no nvmath-python, no numba-cuda."""
+"""GPU tests skip with the reason: no CuPy, no CUDA device, no nvmath-python, no numba-cuda, no PyTorch.
+
+The whole session uses a fresh on-disk cache (tuned algorithms, strategy
+decisions, peaks): tests never read or write the user's.
+"""
 
 import pytest
 
@@ -8,11 +12,20 @@ _NEEDS = {
     "gpu": backend.gpu_reason,
     "nvmath": backend.nvmath_reason,
     "callbacks": backend.callbacks_reason,
+    "torch": backend.torch_reason,
 }
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "nvmath: needs nvmath-python (implies gpu)")
+    config.addinivalue_line("markers", "torch: needs PyTorch with CUDA (implies gpu)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fresh_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUSION_KERNELS_CACHE", str(tmp_path_factory.mktemp("fusion-kernels-cache")))
+        yield
 
 
 def pytest_runtest_setup(item):
