@@ -103,7 +103,7 @@ def test_asv_suite_import_initialises_no_gpu_library():
     # asv's forkserver imports the suite once and forks every benchmark from it:
     # a CUDA context (or CuPy/nvmath/numba) in that server would break the children.
     code = (
-        "import sys; sys.path.insert(0, '.'); import benchmarks.bench_matmul, benchmarks.bench_fftconv; "
+        "import sys; sys.path.insert(0, '.'); import benchmarks.bench_matmul, benchmarks.bench_fftconv, benchmarks.bench_matmul_family; "
         "print(sorted(m for m in ('cupy', 'nvmath', 'numba', 'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
