@@ -161,3 +161,67 @@ class _ColdStart:
     def peakmem_host_rss(self, strategy, dtype):
         with self.factory(*self.args) as call:
             call()
+
+
+class _Family:
+    """Steady-state figures of several workloads measured together, once, in `setup_cache`;
+    a case is keyed by all its parameters. Same figures and skips as `_Suite`; subclasses
+    say how to measure (`measure_all`) and what a case's baseline is (`baseline`)."""
+
+    timeout = 1800
+
+    def measure_all(self) -> dict:
+        """{params tuple: CaseResult}"""
+        raise NotImplementedError
+
+    def setup_cache(self):
+        if measure is None:
+            return {}
+        return {key: dataclasses.asdict(res) for key, res in self.measure_all().items()}
+
+    def setup(self, results, *params):
+        self.case(results, *params)
+
+    @staticmethod
+    def case(results, *params):
+        if measure is None:
+            raise NotImplementedError("fusion_kernels is not importable at this commit")
+        entry = results.get(tuple(params))
+        if entry is None:
+            raise NotImplementedError(f"{' '.join(params)} is not in this commit's suite")
+        if entry["skip"]:
+            raise NotImplementedError(entry["skip"])
+        return entry
+
+    def _device_median(self, results, *params):
+        return timing.median(self.case(results, *params)["device_seconds"])
+
+    def track_call_seconds(self, results, *params):
+        return samples(self.case(results, *params)["call_seconds"])
+
+    track_call_seconds.unit = "seconds"
+
+    def track_device_seconds(self, results, *params):
+        return samples(self.case(results, *params)["device_seconds"])
+
+    track_device_seconds.unit = "seconds"
+
+    def track_host_seconds(self, results, *params):
+        return samples(self.case(results, *params)["host_seconds"])
+
+    track_host_seconds.unit = "seconds"
+
+    def track_peak_device_bytes(self, results, *params):
+        return self.case(results, *params)["peak_device_bytes"]
+
+    track_peak_device_bytes.unit = "bytes"
+
+    def track_library_device_bytes(self, results, *params):
+        return self.case(results, *params)["library_device_bytes"]
+
+    track_library_device_bytes.unit = "bytes"
+
+    def track_roofline_fraction(self, results, *params):
+        return self.case(results, *params)["bound_seconds"] / self._device_median(results, *params)
+
+    track_roofline_fraction.unit = "fraction"

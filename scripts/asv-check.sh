@@ -9,7 +9,7 @@ python - <<'PY'
 import importlib, inspect, sys
 sys.path.insert(0, ".")
 counts = {"time": 0, "track_bytes": 0}
-for mod in ("benchmarks.bench_matmul", "benchmarks.bench_fftconv"):
+for mod in ("benchmarks.bench_matmul", "benchmarks.bench_fftconv", "benchmarks.bench_matmul_family"):
     m = importlib.import_module(mod)
     for _, cls in inspect.getmembers(m, inspect.isclass):
         if cls.__module__ != m.__name__:

@@ -1,4 +1,9 @@
-"""GPU tests skip with the reason: no CuPy, no CUDA device, no nvmath-python, no numba-cuda, no libmathdx."""
+"""GPU tests skip with the reason: no CuPy, no CUDA device, no nvmath-python, no numba-cuda, no libmathdx,
+no PyTorch.
+
+The whole session uses a fresh on-disk cache (tuned algorithms, strategy
+decisions, peaks): tests never read or write the user's.
+"""
 
 import pytest
 
@@ -9,6 +14,7 @@ _NEEDS = {
     "nvmath": backend.nvmath_reason,
     "callbacks": backend.callbacks_reason,
     "dx": backend.dx_reason,
+    "torch": backend.torch_reason,
 }
 
 
@@ -20,6 +26,14 @@ def pytest_configure(config):
         "distributed(*needs): needs torch.distributed (NCCL), nvmath.distributed and the libraries named "
         "('cublasmp', 'cufftmp'); skipped with the reason otherwise",
     )
+    config.addinivalue_line("markers", "torch: needs PyTorch with CUDA (implies gpu)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fresh_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUSION_KERNELS_CACHE", str(tmp_path_factory.mktemp("fusion-kernels-cache")))
+        yield
 
 
 def pytest_runtest_setup(item):

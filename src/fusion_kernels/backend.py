@@ -1,4 +1,4 @@
-"""The one place that imports CuPy, nvmath-python and numba, lazily.
+"""The one place that imports CuPy, nvmath-python, numba and PyTorch, lazily.
 
 The package, its CLI and the CPU tests import without a GPU; only a call that
 needs the GPU asks for it here, and gets a `GPUUnavailable` that says what is
@@ -139,6 +139,17 @@ def distributed_reason(needs=("cublasmp", "cufftmp")) -> str | None:
     return "; ".join(missing) or None
 
 
+@functools.cache
+def _torch_or_reason():
+    try:
+        torch = importlib.import_module("torch")
+    except Exception as exc:
+        return None, f"PyTorch is not installed ({type(exc).__name__}: {exc}); install with: pip install 'fusion-kernels[peers]'"
+    if not torch.cuda.is_available():
+        return None, f"PyTorch {torch.__version__} has no CUDA device (a CPU-only build?)"
+    return torch, None
+
+
 def gpu_reason() -> str | None:
     """Why the GPU path cannot run, or None if CuPy sees a device."""
     return _cupy_or_reason()[1]
@@ -157,6 +168,11 @@ def callbacks_reason() -> str | None:
 def dx_reason() -> str | None:
     """Why cuFFTDx kernels (nvmath.device with numba-cuda and libmathdx) cannot be built, or None."""
     return nvmath_reason() or _numba_or_reason()[1] or _dx_or_reason()[1]
+
+
+def torch_reason() -> str | None:
+    """Why the PyTorch peers cannot run (GPU reasons first), or None."""
+    return gpu_reason() or _torch_or_reason()[1]
 
 
 def cupy():
@@ -193,6 +209,14 @@ def require_dx() -> None:
     why = dx_reason()
     if why:
         raise GPUUnavailable(why)
+
+
+def torch():
+    """The torch module (with CUDA), or GPUUnavailable."""
+    why = torch_reason()
+    if why:
+        raise GPUUnavailable(why)
+    return _torch_or_reason()[0]
 
 
 def versions() -> dict[str, str]:

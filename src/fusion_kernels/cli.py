@@ -50,8 +50,8 @@ def main(argv=None) -> int:
     dtypes = list(dict.fromkeys(d for w in WORKLOADS.values() for d in w.dtypes))
     rep = sub.add_parser("report", help="measure and check every workload and strategy on this GPU; table, JSON, CSV, PNG")
     rep.add_argument("--workload", action="append", choices=list(WORKLOADS),
-                     help="repeatable; default: matmul_bias_relu and fft_conv at every suite shape, the FFT variants "
-                          "at their small shape")
+                     help="repeatable; default: " + " and ".join(n for n, w in WORKLOADS.items() if w.in_report)
+                          + " (the FFT variants at their small shape only)")
     names = list(dict.fromkeys(s for w in WORKLOADS.values() for s in w.strategies))
     rep.add_argument("--strategy", action="append", choices=names,
                      help="repeatable (unfused always runs: it is the speedup's base); default: all but single_kernel, "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 
-from . import backend, checks
+from . import autoselect, backend, checks, tuning
 from .graphs import Replayed
 from .strategy import Bound
 
@@ -156,26 +156,31 @@ class FusedMatmul:
     plan once, execute many times.
 
     Call the object to execute. `reset_operands` swaps in new operands of the same
-    shape and dtype without re-planning. Use it as a context manager or call
-    `close()`: it holds cuBLASLt descriptors and a workspace. The result is
-    F-contiguous and freshly allocated by each call.
+    shape and dtype without re-planning; `reset_operands_unchecked` does the same
+    without validating (for callers that already did). Use it as a context
+    manager or call `close()`: it holds cuBLASLt descriptors and a workspace.
+
+    The result is F-contiguous and freshly allocated by each call, unless `out`
+    is given: an F-contiguous (m, n) array of the operands' dtype that every
+    call overwrites and returns (nvmath's inplace mode with beta = 0, so the old
+    contents are not read). F order because the bias epilogues need a
+    column-major result and an inplace result takes `out`'s layout.
+
+    `autotune`: False, True or "cached" (see `fusion_kernels.tuning`); `tuning`
+    says what was done ("heuristic", "autotuned", "from_cache").
     """
 
-    def __init__(self, a, b, bias=None, *, epilog: str = "RELU_BIAS", autotune: bool = False):
+    def __init__(self, a, b, bias=None, *, epilog: str = "RELU_BIAS", autotune=False, out=None):
         self.shape = check_epilog(epilog, a, b, bias)
-        checks.on_gpu(a=a, b=b, bias=bias)
+        checks.on_gpu(a=a, b=b, bias=bias, out=out)
+        tuning.check_mode(autotune)
+        if out is not None:
+            _check_out(out, self.shape, a.dtype)
         self.dtype = a.dtype
         self.epilog = epilog
-        nvmath = backend.nvmath()
-        self._mm = nvmath.linalg.advanced.Matmul(a, b)
-        try:
-            self._mm.plan(epilog=nvmath.linalg.advanced.MatmulEpilog[epilog],
-                          epilog_inputs={"bias": bias} if EPILOGS[epilog] else None)
-            if autotune:
-                self._mm.autotune(iterations=5)
-        except Exception:
-            self._mm.free()
-            raise
+        self.out = out
+        self._mm, self.tuning = tuning.planned_matmul(
+            a, b, epilog=epilog, epilog_inputs={"bias": bias} if EPILOGS[epilog] else None, out=out, autotune=autotune)
 
     def __call__(self):
         if self._mm is None:
@@ -190,8 +195,8 @@ class FusedMatmul:
         workspace = getattr(self._mm, "workspace", None)  # nvmath 1.0 internals; 0 if absent
         return int(getattr(workspace, "size", 0) or 0)
 
-    def reset_operands(self, a=None, b=None, bias=None) -> None:
-        """New operands of the planned shapes and dtype; omitted ones stay."""
+    def reset_operands(self, a=None, b=None, bias=None, *, out=None) -> None:
+        """New operands of the planned shapes and dtype; omitted ones stay. `out` only if planned with one."""
         m, k, n = self.shape
         expected = {"a": (m, k), "b": (k, n), "bias": (m,)}
         given = {"a": a, "b": b, "bias": bias}
@@ -204,7 +209,20 @@ class FusedMatmul:
             if tuple(x.shape) != expected[name]:
                 raise ValueError(f"{name} must have the planned shape {expected[name]}, got {tuple(x.shape)}")
             checks.on_gpu(**{name: x})
-        self._mm.reset_operands(a=a, b=b, epilog_inputs=None if bias is None else {"bias": bias})
+        if out is not None:
+            if self.out is None:
+                raise ValueError("out can be reset only on a FusedMatmul planned with out=")
+            checks.on_gpu(out=out)
+            _check_out(out, self.shape, self.dtype)
+            self.out = out
+        self._mm.reset_operands(a=a, b=b, c=out, epilog_inputs=None if bias is None else {"bias": bias})
+
+    def reset_operands_unchecked(self, a=None, b=None, bias=None, *, out=None) -> None:
+        """`reset_operands` without any check (nvmath's `reset_operands_unchecked`): the caller
+        guarantees planned shapes, dtype, device and layout. Saves the validation's host time."""
+        if out is not None:
+            self.out = out
+        self._mm.reset_operands_unchecked(a=a, b=b, c=out, epilog_inputs=None if bias is None else {"bias": bias})
 
     def close(self) -> None:
         if self._mm is not None:
@@ -220,8 +238,17 @@ class FusedMatmul:
         self.close()
 
 
+def _check_out(out, shape, dtype) -> None:
+    m, _, n = shape
+    checks.array("out", out, 2, (dtype.name if hasattr(dtype, "name") else str(dtype),))
+    if tuple(out.shape) != (m, n):
+        raise ValueError(f"out must have the result's shape {(m, n)}, got {tuple(out.shape)}")
+    if not out.flags.f_contiguous:
+        raise ValueError(f"out must be F-contiguous (the epilogue writes a column-major result), got strides {out.strides}")
+
+
 class GraphMatmul(Replayed):
-    """`FusedMatmul` captured into a CUDA graph: each call replays the planned RELU_BIAS GEMM.
+    """`FusedMatmul` captured into a CUDA graph: each call replays the planned GEMM and its epilogue.
 
     Removes the ~40-70 us of host time a planned `execute()` costs. Every call
     returns the SAME F-contiguous output array, overwritten by the next call;
@@ -229,9 +256,49 @@ class GraphMatmul(Replayed):
     them by pointer). Use as a context manager or call `close()`.
     """
 
-    def __init__(self, a, b, bias, *, autotune: bool = False):
-        super().__init__(FusedMatmul(a, b, bias, autotune=autotune))
+    def __init__(self, a, b, bias=None, *, epilog: str = "RELU_BIAS", autotune=False):
+        super().__init__(FusedMatmul(a, b, bias, epilog=epilog, autotune=autotune))
 
+
+class Auto:
+    """The fastest of `AUTO_CANDIDATES` for these inputs' shape and dtype on this device.
+
+    The first construction (per device, library versions, shape, dtype) measures
+    each candidate's device time on the given inputs and remembers the choice on
+    disk (`fusion_kernels.autoselect`); later ones reuse it. `choice` names the
+    strategy, `explain()` gives each candidate's time. Calls run the chosen
+    strategy, with its result layout and ownership rules.
+    """
+
+    def __init__(self, a, b, bias, *, measure=None):
+        shape = checks.matmul_operands(a, b, bias)
+        checks.on_gpu(a=a, b=b, bias=bias)
+        need = {"gpu": backend.gpu_reason, "nvmath": backend.nvmath_reason}
+        unavailable = {n: need[REQUIRES[n]]() for n in AUTO_CANDIDATES if need[REQUIRES[n]]()}
+        candidates = {n: STRATEGIES[n] for n in AUTO_CANDIDATES if n not in unavailable}
+        key = autoselect.decision_key(backend.device_name(), backend.versions(), "matmul_bias_relu", shape, a.dtype)
+        kwargs = {} if measure is None else {"measure": measure}
+        self.decision = autoselect.decide(key, candidates, (a, b, bias), unavailable=unavailable, **kwargs)
+        self.choice = self.decision.choice
+        self._call = STRATEGIES[self.choice](a, b, bias)
+
+    def explain(self) -> str:
+        return self.decision.explain()
+
+    def __call__(self):
+        return self._call()
+
+    def close(self) -> None:
+        self._call.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+AUTO_CANDIDATES = ("unfused", "partial", "fused_planned", "fused_graph")
 
 # name -> factory(a, b, bias) returning a callable with close(); the order is the report's.
 STRATEGIES = {
@@ -240,7 +307,8 @@ STRATEGIES = {
     "fused_onecall": lambda a, b, bias: Bound(fused, a, b, bias),
     "fused_planned": FusedMatmul,
     "fused_graph": GraphMatmul,
+    "auto": Auto,
 }
 
 # What each strategy needs beyond CuPy on a GPU ("gpu", "nvmath" or "callbacks").
-REQUIRES = {"unfused": "gpu", "partial": "gpu", "fused_onecall": "nvmath", "fused_planned": "nvmath", "fused_graph": "nvmath"}
+REQUIRES = {"unfused": "gpu", "partial": "gpu", "fused_onecall": "nvmath", "fused_planned": "nvmath", "fused_graph": "nvmath", "auto": "gpu"}

@@ -37,6 +37,25 @@ def matmul_epilog(epilog, a, b, bias=None) -> np.ndarray:
     return x
 
 
+def matmul_product(a, b) -> np.ndarray:
+    """a @ b in float64 (the GEMM-alone baselines)."""
+    checks.matmul_ab(a, b)
+    return to_numpy(a).astype(np.float64) @ to_numpy(b).astype(np.float64)
+
+
+def matmul_relu_forward(a, b, bias) -> tuple[np.ndarray, np.ndarray]:
+    """(ReLU(a @ b + bias[:, None]), its mask C > 0) in float64."""
+    c = matmul_bias_relu(a, b, bias)
+    return c, c > 0
+
+
+def matmul_drelu_bgrad(a, b, mask) -> tuple[np.ndarray, np.ndarray]:
+    """((a @ b) * mask, its row sums) in float64; `mask` is a bool (m, n) array."""
+    checks.matmul_ab(a, b)
+    d = (to_numpy(a).astype(np.float64) @ to_numpy(b).astype(np.float64)) * to_numpy(mask).astype(bool)
+    return d, d.sum(axis=1)
+
+
 def fft_convolve(a, filter) -> np.ndarray:
     """ifft(fft(a, axis=-1) * filter, axis=-1) in complex128, normalized by 1/n as NumPy does."""
     checks.fft_operands(a, filter)

@@ -222,7 +222,7 @@ def plan_cases(workloads=None, dtypes=None, shapes=None) -> list:
     the main two when none is named; a workload none of them fits is left out.
     """
     plan = []
-    for name in workloads or [n for n, w in WORKLOADS.items() if not shapes or w.default_shapes is None]:
+    for name in workloads or [n for n, w in WORKLOADS.items() if w.in_report and (not shapes or w.default_shapes is None)]:
         w = WORKLOADS[name]
         rank = len(next(iter(w.shapes.values())))
         if shapes:

@@ -9,14 +9,11 @@ device itself (a large device-to-device copy; a large CuPy matmul per dtype).
 from __future__ import annotations
 
 import functools
-import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from . import backend, cache
 
 
 def matmul_flops(shape) -> float:
@@ -27,13 +24,43 @@ def matmul_flops(shape) -> float:
 # Array passes of the (m, n) output: unfused writes the product, reads and writes it
 # for the bias, reads and writes it for ReLU; partial writes it, then reads and
 # writes it once for bias + ReLU; the cuBLASLt epilogue writes it once.
-_MATMUL_OUTPUT_PASSES = {"unfused": 5, "partial": 3, "fused_onecall": 1, "fused_planned": 1, "fused_graph": 1}
+# `auto` runs one of these; its floor is the fewest. A GEMM alone (the peers' baselines) writes the
+# product once; the peers' fused forms write it once too.
+_MATMUL_OUTPUT_PASSES = {"unfused": 5, "partial": 3, "fused_onecall": 1, "fused_planned": 1, "fused_graph": 1, "auto": 1}
 
 
 def matmul_bytes(shape, dtype, strategy: str) -> float:
     m, k, n = shape
     isz = np.dtype(dtype).itemsize
     return float(isz * (m * k + k * n + m + _MATMUL_OUTPUT_PASSES[strategy] * m * n))
+
+
+# The peers' floors: cuBLASLt's epilogue through PyTorch writes C once; eager PyTorch
+# as unfused CuPy; TorchInductor's GEMM then one fused bias + ReLU kernel, as `partial`.
+_MATMUL_OUTPUT_PASSES.update({"torch_addmm_activation": 1, "torch_eager": 5, "torch_compile": 3})
+
+
+def matmul_epilog_bytes(epilog: str, with_bias: bool):
+    """bytes(shape, dtype, strategy) of C = f(A @ B [+ bias]): unfused writes the product and
+    reads and writes C once per later step (bias, activation); fused writes it once."""
+
+    def count(shape, dtype, strategy: str) -> float:
+        m, k, n = shape
+        steps = int(with_bias) + int(epilog != "BIAS")
+        passes = 1 if strategy.startswith("fused") else 1 + 2 * steps
+        return float(np.dtype(dtype).itemsize * (m * k + k * n + m * with_bias + passes * m * n))
+
+    return count
+
+
+def gemm_flops(shape) -> float:
+    m, k, n = shape
+    return 2.0 * m * k * n
+
+
+def gemm_bytes(shape, dtype, strategy: str) -> float:
+    m, k, n = shape
+    return float(np.dtype(dtype).itemsize * (m * k + k * n + m * n))
 
 
 def fft_conv_flops(shape) -> float:
@@ -104,11 +131,6 @@ def bound_seconds(flops: float, nbytes: float, dtype, peaks: dict) -> float:
     return max(t_math, nbytes / peaks["bandwidth"])
 
 
-def _cache_path() -> Path:
-    root = os.environ.get("FUSION_KERNELS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "fusion-kernels")
-    return Path(root) / "peaks.json"
-
-
 def _measure_peaks() -> dict:
     from . import timing
 
@@ -136,18 +158,8 @@ def device_peaks() -> dict:
     """Measured peaks of this device: {'device', 'bandwidth' (B/s), 'flops' {dtype: FLOP/s}}, cached on disk."""
     name = backend.device_name()
     key = f"{name}|cupy {backend.versions()['cupy']}"
-    path = _cache_path()
-    try:
-        cached = json.loads(path.read_text())
-    except (OSError, ValueError):
-        cached = {}
-    if key not in cached:
-        cached[key] = dict(_measure_peaks(), device=name)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cached, indent=1))
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only home still gets the in-process value
-    return cached[key]
+    peaks = cache.get("peaks", key)
+    if peaks is None:
+        peaks = dict(_measure_peaks(), device=name)
+        cache.store("peaks", key, peaks)  # a read-only home still gets the in-process value
+    return peaks

@@ -1,8 +1,10 @@
 """The workloads as data: shapes, dtypes, inputs, oracle, strategies, roofline counts.
 
-The two main workloads (matmul_bias_relu, fft_conv) run at every suite shape in
-a default `fusion-kernels report`; the FFT variants after them run there at
-their `default_shapes` only (asv measures every shape of every workload).
+The workloads marked `in_report` are what `fusion-kernels report` measures by
+default: the two main ones (matmul_bias_relu, fft_conv) at every suite shape, the
+FFT variants at their `default_shapes` only. The matmul epilogue family, the
+PyTorch peers and the GEMM-alone baselines are measured by the asv suite and on
+request (asv measures every shape of every workload).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import fftconv, fftconv2d, fftconv_shared, inputs, matmul, reference, rfftconv, roofline, suite
+from . import fftconv, fftconv2d, fftconv_shared, inputs, matmul, peers, reference, rfftconv, roofline, suite
+from .strategy import Bound
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,18 @@ class Workload:
 
     working_set: Callable  # (shape) -> elements one unfused call holds at most: inputs, temporaries, output
     default_shapes: tuple | None = None  # suite shape names a default report runs (None: all)
+    in_report: bool = True  # measured by `fusion-kernels report` when no workload is named
 
     def working_set_bytes(self, shape, dtype) -> int:
         return self.working_set(shape) * np.dtype(dtype).itemsize
+
+
+def _matmul_working_set(s):
+    return s[0] * s[1] + s[1] * s[2] + s[0] + 3 * s[0] * s[2]
+
+
+def _matmul_rows(args, rows):
+    return args[0][rows], args[1], args[2][rows]
 
 
 WORKLOADS = {
@@ -47,9 +59,9 @@ WORKLOADS = {
         flops=roofline.matmul_flops,
         bytes=roofline.matmul_bytes,
         rate_unit="TFLOP/s",
-        take_rows=lambda args, rows: (args[0][rows], args[1], args[2][rows]),
+        take_rows=_matmul_rows,
         requires=matmul.REQUIRES,
-        working_set=lambda s: s[0] * s[1] + s[1] * s[2] + s[0] + 3 * s[0] * s[2],
+        working_set=_matmul_working_set,
     ),
     "fft_conv": Workload(
         name="fft_conv",
@@ -112,3 +124,68 @@ WORKLOADS = {
         default_shapes=("small",),
     ),
 }
+
+
+def _epilog_workload(epilog: str) -> Workload:
+    with_bias = matmul.EPILOGS[epilog]
+
+    def bias_if_used(bias):
+        return bias if with_bias else None
+
+    strategies = {
+        "unfused": lambda a, b, bias: Bound(matmul.unfused_epilog, epilog, a, b, bias_if_used(bias)),
+        "fused_planned": lambda a, b, bias: matmul.FusedMatmul(a, b, bias_if_used(bias), epilog=epilog),
+        "fused_graph": lambda a, b, bias: matmul.GraphMatmul(a, b, bias_if_used(bias), epilog=epilog),
+    }
+    return Workload(
+        name=f"matmul_epilog_{epilog.lower()}",
+        shapes=suite.MATMUL_SHAPES,
+        dtypes=suite.MATMUL_DTYPES,
+        strategies=strategies,
+        make_inputs=inputs.matmul_inputs,
+        reference=lambda a, b, bias: reference.matmul_epilog(epilog, a, b, bias_if_used(bias)),
+        flops=roofline.matmul_flops,
+        bytes=roofline.matmul_epilog_bytes(epilog, with_bias),
+        rate_unit="TFLOP/s",
+        take_rows=_matmul_rows,
+        requires={"unfused": "gpu", "fused_planned": "nvmath", "fused_graph": "nvmath"},
+        working_set=_matmul_working_set,
+        in_report=False,
+    )
+
+
+# The epilogue family: one workload per cuBLASLt forward epilogue (its own oracle).
+EPILOG_WORKLOADS = {epilog: _epilog_workload(epilog) for epilog in matmul.EPILOGS}
+WORKLOADS.update({w.name: w for w in EPILOG_WORKLOADS.values()})
+
+WORKLOADS["matmul_peers"] = Workload(
+    name="matmul_peers",
+    shapes=suite.MATMUL_SHAPES,
+    dtypes=suite.MATMUL_DTYPES,
+    strategies=peers.PEERS,
+    make_inputs=inputs.matmul_inputs,
+    reference=reference.matmul_bias_relu,
+    flops=roofline.matmul_flops,
+    bytes=roofline.matmul_bytes,
+    rate_unit="TFLOP/s",
+    take_rows=_matmul_rows,
+    requires={name: peers.REQUIRES[name] for name in peers.PEERS},
+    working_set=_matmul_working_set,
+    in_report=False,
+)
+
+WORKLOADS["matmul_gemm"] = Workload(
+    name="matmul_gemm",
+    shapes=suite.MATMUL_SHAPES,
+    dtypes=suite.MATMUL_DTYPES,
+    strategies=peers.GEMMS,
+    make_inputs=inputs.matmul_inputs,
+    reference=lambda a, b, bias: reference.matmul_product(a, b),
+    flops=roofline.gemm_flops,
+    bytes=roofline.gemm_bytes,
+    rate_unit="TFLOP/s",
+    take_rows=_matmul_rows,
+    requires={name: peers.REQUIRES[name] for name in peers.GEMMS},
+    working_set=_matmul_working_set,
+    in_report=False,
+)

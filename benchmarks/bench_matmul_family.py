@@ -1,0 +1,80 @@
+"""The matmul epilogue family (cuBLASLt's forward epilogues, unfused vs planned vs graph-replayed), and
+ReLU(A @ B + bias[:, None]) against its peers (PyTorch) and the GEMM alone (CuPy, nvmath, PyTorch)."""
+
+from .common import _Family, measure, safe_import, timing, workloads
+
+matmul = peers = None
+with safe_import():
+    from fusion_kernels import matmul, peers
+
+EPILOG_STRATEGIES = ["unfused", "fused_planned", "fused_graph"]
+OURS = ["fused_planned", "fused_graph"]  # from the main workload, for the ratio to the GEMM alone
+
+
+def _shapes_dtypes():
+    if workloads is None:
+        return [], []
+    w = workloads.WORKLOADS["matmul_bias_relu"]
+    return [measure.shape_label(s) for s in w.shapes.values()], list(w.dtypes)
+
+
+SHAPES, DTYPES = _shapes_dtypes()
+EPILOGS = list(matmul.EPILOGS) if matmul is not None else []
+PEER_STRATEGIES = (list(peers.PEERS) + list(peers.GEMMS) + OURS) if peers is not None else []
+
+
+class MatmulEpilogs(_Family):
+    """Every forward epilogue x {unfused, fused_planned, fused_graph} x shape x dtype.
+
+    track_speedup_vs_unfused  unfused device time of the same epilogue / this one's
+    """
+
+    param_names = ["epilog", "strategy", "shape", "dtype"]
+    params = [EPILOGS, EPILOG_STRATEGIES, SHAPES, DTYPES]
+
+    def measure_all(self):
+        out = {}
+        for i, (epilog, w) in enumerate(workloads.EPILOG_WORKLOADS.items()):
+            for key, res in measure.measure_workload(w.name, warm=i == 0).items():
+                out[(epilog, *key)] = res
+        return out
+
+    def setup_cache(self):  # asv keys a cache by where setup_cache is defined
+        return super().setup_cache()
+
+    def track_speedup_vs_unfused(self, results, epilog, strategy, shape, dtype):
+        return self._device_median(results, epilog, "unfused", shape, dtype) / self._device_median(
+            results, epilog, strategy, shape, dtype)
+
+    track_speedup_vs_unfused.unit = "x"
+
+
+class MatmulPeers(_Family):
+    """ReLU(A @ B + bias[:, None]) by PyTorch (cuBLASLt epilogue, eager, compiled), ours (planned,
+    graph-replayed), and A @ B alone (CuPy, nvmath, PyTorch). PyTorch cases skip without PyTorch.
+
+    track_ratio_to_fastest_gemm  device time / the fastest GEMM alone at that shape and dtype
+                                 (the bar: the best fused form within 1.05x)
+    """
+
+    param_names = ["strategy", "shape", "dtype"]
+    params = [PEER_STRATEGIES, SHAPES, DTYPES]
+
+    def measure_all(self):
+        out = {}
+        out.update(measure.measure_workload("matmul_gemm"))
+        out.update(measure.measure_workload("matmul_peers", warm=False))
+        out.update(measure.measure_workload("matmul_bias_relu", strategies=OURS, warm=False))
+        return out
+
+    def setup_cache(self):  # asv keys a cache by where setup_cache is defined
+        return super().setup_cache()
+
+    def track_ratio_to_fastest_gemm(self, results, strategy, shape, dtype):
+        gemms = [timing.median(results[(g, shape, dtype)]["device_seconds"]) for g in peers.GEMMS
+                 if (g, shape, dtype) in results and not results[(g, shape, dtype)]["skip"]]
+        if not gemms:
+            raise NotImplementedError("no GEMM-alone baseline could run")
+        return self._device_median(results, strategy, shape, dtype) / min(gemms)
+
+    track_ratio_to_fastest_gemm.unit = "x"

@@ -1,0 +1,94 @@
+"""Pick the fastest of several strategies once per device, library versions, shape and dtype.
+
+The first construction measures each candidate's device time on the inputs it
+is given and remembers the decision on disk (`fusion_kernels.cache`, kind
+"strategy_choices"); later constructions, in any process, reuse it without
+measuring. The measuring function is a parameter, so the decision logic runs
+(and is tested) without a GPU.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import cache
+
+KIND = "strategy_choices"
+
+
+@dataclass
+class Decision:
+    choice: str
+    seconds: dict  # candidate -> median device seconds of one call
+    failed: dict = field(default_factory=dict)  # candidate -> why it was not measured
+    from_cache: bool = False
+
+    def explain(self) -> str:
+        lines = [f"chose {self.choice}: the fewest device seconds per call"
+                 + (" (decision read from the cache, not measured in this process)" if self.from_cache else "")]
+        best = self.seconds[self.choice]
+        for name, sec in sorted(self.seconds.items(), key=lambda kv: kv[1]):
+            mark = "*" if name == self.choice else " "
+            lines.append(f"{mark} {name:<16} {sec * 1e6:12.1f} us  {sec / best:6.2f}x")
+        for name, why in self.failed.items():
+            lines.append(f"  {name:<16} not measured: {why}")
+        return "\n".join(lines)
+
+
+def decision_key(device: str, versions: dict, workload: str, shape, dtype) -> str:
+    return cache.make_key(device=device, versions=versions, workload=workload, shape=list(shape),
+                          dtype=np.dtype(dtype).name)
+
+
+def device_seconds(name, factory, args) -> float:
+    """Median device seconds of one call of a fresh `factory(*args)` (needs the GPU)."""
+    from . import backend, timing
+
+    with factory(*args) as call:
+        call()
+        with timing.gc_paused():
+            t = timing.median(timing.device_times(call, samples=5))
+    timing.synchronize()
+    backend.cupy().get_default_memory_pool().free_all_blocks()
+    return t
+
+
+def _cached(key: str, candidates) -> Decision | None:
+    entry = cache.get(KIND, key)
+    if entry is None:
+        return None
+    try:
+        choice, seconds = entry["choice"], {str(k): float(v) for k, v in entry["seconds"].items()}
+        failed = dict(entry.get("failed", {}))
+        if choice not in candidates or choice not in seconds:
+            return None  # decided among other candidates: decide again
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        warnings.warn(f"ignoring a malformed decision in {cache.path(KIND)}: {exc!r}", RuntimeWarning, stacklevel=3)
+        return None
+    return Decision(choice, seconds, failed, from_cache=True)
+
+
+def decide(key: str, candidates: dict, args, *, unavailable: dict | None = None, measure=device_seconds) -> Decision:
+    """The remembered decision for `key`, or measure every candidate (name -> factory) with
+    `measure(name, factory, args)` -> seconds, choose the fastest and remember it.
+
+    `unavailable`: candidates that cannot run here, name -> reason (reported, not measured).
+    A candidate whose measurement raises is reported with the error and not chosen.
+    """
+    found = _cached(key, candidates)
+    if found is not None:
+        return found
+    seconds, failed = {}, dict(unavailable or {})
+    for name, factory in candidates.items():
+        try:
+            seconds[name] = float(measure(name, factory, args))
+        except Exception as exc:
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    if not seconds:
+        raise RuntimeError("no candidate strategy could be measured: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
+    choice = min(seconds, key=seconds.get)
+    cache.store(KIND, key, {"choice": choice, "seconds": seconds, "failed": failed})
+    return Decision(choice, seconds, failed)

@@ -1,0 +1,152 @@
+"""What else computes C = ReLU(A @ B + bias[:, None]), and the GEMM alone, on the same CuPy inputs.
+
+Peers (PyTorch, zero-copy through DLPack; `pip install 'fusion-kernels[peers]'`):
+
+* `torch_addmm_activation`: `torch._addmm_activation`, cuBLASLt's bias + ReLU
+  epilogue as PyTorch calls it. It adds a ROW-vector bias, so it computes the
+  transposed product ReLU(B^T A^T + bias) = C^T and returns its transpose, a view
+  whose values are C (F-contiguous).
+* `torch_eager`: `torch.relu(A @ B + bias[:, None])`, three kernels.
+* `torch_compile`: `torch.compile` of the eager function (TorchInductor; shapes
+  static). Compiled, and run once, at construction, outside any timing.
+
+GEMM-alone baselines, the floor any fused form is held to: `gemm_cupy`
+(`cupy.matmul`), `gemm_nvmath` (planned nvmath `Matmul`, no epilogue),
+`gemm_torch` (`torch.mm`). Every factory takes (a, b, bias); the GEMMs ignore bias.
+
+PyTorch calls run on CuPy's current stream (the same stream, or an
+`ExternalStream` wrapping it), so CUDA events on that stream time them. PyTorch
+results come from its own caching allocator, not CuPy's pool: the suite's
+peak-pool figure does not see them.
+"""
+
+from __future__ import annotations
+
+from . import backend, checks, tuning
+from .strategy import Bound
+
+
+class TorchCall:
+    """`fn(*tensors)` on DLPack views of CuPy arrays, launched on CuPy's current stream."""
+
+    def __init__(self, fn, *arrays):
+        self._torch = backend.torch()
+        self._cp = backend.cupy()
+        self._keep = arrays  # the tensors borrow this memory
+        self._args = tuple(self._torch.from_dlpack(x) for x in arrays)
+        self._fn = fn
+        self._streams = {}
+
+    def _stream(self):
+        ptr = self._cp.cuda.get_current_stream().ptr
+        if self._torch.cuda.current_stream().cuda_stream == ptr:
+            return None
+        if ptr not in self._streams:
+            self._streams[ptr] = self._torch.cuda.ExternalStream(ptr)
+        return self._streams[ptr]
+
+    def __call__(self):
+        if self._fn is None:
+            raise RuntimeError("the call is closed")
+        stream = self._stream()
+        if stream is None:
+            return self._fn(*self._args)
+        with self._torch.cuda.stream(stream):
+            return self._fn(*self._args)
+
+    def close(self) -> None:
+        self._fn = None
+        self._args = self._keep = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _checked(a, b, bias):
+    checks.matmul_operands(a, b, bias)
+    checks.on_gpu(a=a, b=b, bias=bias)
+
+
+def _addmm_activation(a, b, bias):
+    torch = backend.torch()
+    return torch._addmm_activation(bias, b.T, a.T).T  # (B^T A^T + bias as a row)^T = A B + bias per row
+
+
+def _eager(a, b, bias):
+    return (a @ b + bias[:, None]).relu()  # torch.relu(...); tensor methods only, nothing for dynamo to trace around
+
+
+def torch_addmm_activation(a, b, bias):
+    _checked(a, b, bias)
+    return TorchCall(_addmm_activation, a, b, bias)
+
+
+def torch_eager(a, b, bias):
+    _checked(a, b, bias)
+    return TorchCall(_eager, a, b, bias)
+
+
+def _allow_recompiles(torch) -> None:
+    # Each shape and dtype compiles once (static shapes); the default limit (8) would
+    # silently send the suite's later cases back to eager.
+    cfg = torch._dynamo.config
+    for name, least in (("cache_size_limit", 256), ("recompile_limit", 256),
+                        ("accumulated_cache_size_limit", 1024), ("accumulated_recompile_limit", 1024)):
+        if hasattr(cfg, name):
+            setattr(cfg, name, max(getattr(cfg, name), least))
+
+
+def torch_compile(a, b, bias):
+    _checked(a, b, bias)
+    torch = backend.torch()
+    _allow_recompiles(torch)
+    call = TorchCall(torch.compile(_eager, dynamic=False), a, b, bias)
+    call()  # compiles here, not in the first timed call
+    backend.cupy().cuda.get_current_stream().synchronize()
+    return call
+
+
+class PlannedGemm:
+    """nvmath's planned `Matmul` of a @ b, no epilogue; the result takes A's layout (C-contiguous here)."""
+
+    def __init__(self, a, b, bias=None, *, autotune=False):
+        self.shape = checks.matmul_ab(a, b)
+        checks.on_gpu(a=a, b=b)
+        self._mm, self.tuning = tuning.planned_matmul(a, b, autotune=autotune)
+
+    def __call__(self):
+        if self._mm is None:
+            raise RuntimeError("PlannedGemm is closed")
+        return self._mm.execute()
+
+    def close(self) -> None:
+        if self._mm is not None:
+            self._mm.free()
+            self._mm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def gemm_cupy(a, b, bias=None):
+    checks.matmul_ab(a, b)
+    checks.on_gpu(a=a, b=b)
+    return Bound(backend.cupy().matmul, a, b)
+
+
+def gemm_torch(a, b, bias=None):
+    checks.matmul_ab(a, b)
+    checks.on_gpu(a=a, b=b)
+    return TorchCall(backend.torch().mm, a, b)
+
+
+PEERS = {"torch_addmm_activation": torch_addmm_activation, "torch_eager": torch_eager, "torch_compile": torch_compile}
+GEMMS = {"gemm_cupy": gemm_cupy, "gemm_nvmath": PlannedGemm, "gemm_torch": gemm_torch}
+REQUIRES = {"torch_addmm_activation": "torch", "torch_eager": "torch", "torch_compile": "torch",
+            "gemm_cupy": "gpu", "gemm_nvmath": "nvmath", "gemm_torch": "torch"}
