@@ -28,7 +28,7 @@ class Workload:
     bytes: Callable  # (shape, dtype, strategy) -> fewest bytes moved by one call
     rate_unit: str  # what "achieved" is reported in
     take_rows: Callable  # (inputs, row indices) -> the inputs of those output rows only
-    requires: dict  # strategy -> "gpu" | "nvmath" | "callbacks"
+    requires: dict  # strategy -> "gpu" | "nvmath" | "callbacks" | "torch"
 
     working_set: Callable  # (shape) -> elements one unfused call holds at most: inputs, temporaries, output
     in_report: bool = True  # measured by `fusion-kernels report` when no workload is named
