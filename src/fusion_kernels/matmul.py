@@ -310,5 +310,6 @@ STRATEGIES = {
     "auto": Auto,
 }
 
-# What each strategy needs beyond CuPy on a GPU ("gpu", "nvmath" or "callbacks").
+# What each strategy needs beyond CuPy on a GPU ("gpu", "nvmath" or "callbacks"); auto needs only
+# the GPU and measures the candidates that can run.
 REQUIRES = {"unfused": "gpu", "partial": "gpu", "fused_onecall": "nvmath", "fused_planned": "nvmath", "fused_graph": "nvmath", "auto": "gpu"}

@@ -30,7 +30,7 @@ class Workload:
     bytes: Callable  # (shape, dtype, strategy) -> fewest bytes moved by one call
     rate_unit: str  # what "achieved" is reported in
     take_rows: Callable  # (inputs, row indices) -> the inputs of those output rows only
-    requires: dict  # strategy -> "gpu" | "nvmath" | "callbacks" | "dx"
+    requires: dict  # strategy -> "gpu" | "nvmath" | "callbacks" | "dx" | "torch"
 
     working_set: Callable  # (shape) -> elements one unfused call holds at most: inputs, temporaries, output
     default_shapes: tuple | None = None  # suite shape names a default report runs (None: all)
