@@ -21,8 +21,21 @@ def grad_operands(shape, dtype, seed):
     return g, h
 
 
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+# On the H100 (nvmath-python 1.0.0, cuBLASLt of CUDA 13) the fused DRELU_BGRAD gradient at this
+# one case was 2.3% off the oracle (relative error), while the forward, the mask and the other
+# shapes and dtypes agree; not understood yet. Strict: a fix makes this test fail until it is removed.
+KNOWN_WRONG = {((257, 129, 65), "float16")}
+
+
+def pair_params():
+    for shape in SHAPES:
+        for dtype in suite.MATMUL_DTYPES:
+            marks = [pytest.mark.xfail(strict=True, reason="fused DRELU_BGRAD float16 at 257x129x65: 2.3% off "
+                                       "the oracle on the H100")] if (shape, dtype) in KNOWN_WRONG else []
+            yield pytest.param(shape, dtype, marks=marks, id=f"{'x'.join(map(str, shape))}-{dtype}")
+
+
+@pytest.mark.parametrize("shape, dtype", list(pair_params()))
 def test_fused_pair_matches_oracle(cp, shape, dtype):
     a, b, bias = inputs.matmul_inputs(shape, dtype, seed=21)
     g, h = grad_operands(shape, dtype, seed=22)
