@@ -41,7 +41,9 @@ def test_torchrun_matches_single_gpu(tmp_path, workload, options, nproc):
     if nproc > gpu_count():
         pytest.skip(f"needs {nproc} GPUs, this machine has {gpu_count()}")
     out = tmp_path / "run.json"
-    env = {**os.environ, **MULTICAST_OFF, "PYTHONPATH": str(ROOT / "src")}
+    # Prepend: where nvmath was installed with --target, it is found only through the caller's PYTHONPATH.
+    env = {**os.environ, **MULTICAST_OFF,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
            str(ROOT / "scripts/distributed_bench.py"), "--workloads", workload, "--repeat", "20", "--out", str(out), *options]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
