@@ -1,6 +1,8 @@
 """Render one committed asv results file as Markdown: fused vs unfused per shape and dtype.
 
-  python scripts/results_table.py asv/results/h100-80gb-hbm3/<commit>-*.json
+  python scripts/results_table.py asv/results/h100-80gb-hbm3/<commit>-*.json [CLASS ...]
+
+Every suite class with device times in the file (or only the classes named).
 
 Needs no GPU: it reads the medians asv stored.
 """
@@ -23,10 +25,12 @@ def load(path):
     return data, out
 
 
-def main(path):
+def main(path, only=None):
     data, r = load(path)
     print(f"asv results of commit {data['commit_hash'][:8]} on `{data['params'].get('machine')}`; medians.\n")
-    for cls, rate in (("MatmulBiasReLU", "TFLOP/s"), ("FFTConv", "GB/s")):
+    found = sorted({k[0].split(".")[0] for k in r if k[0].endswith(".track_device_seconds")})
+    for cls in [c for c in found if not only or c in only]:
+        rate = "TFLOP/s" if cls.startswith("Matmul") else "GB/s"
         strategies = list(dict.fromkeys(k[1][0] for k in r if k[0] == f"{cls}.track_device_seconds"))
         cases = sorted({k[1][1:] for k in r if k[0].startswith(cls + ".")},
                        key=lambda c: (eval(c[0].replace("x", "*")), c[1]))
@@ -61,6 +65,6 @@ def main(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])
