@@ -20,6 +20,11 @@ if [ -n "$wheels" ]; then
   site=${FK_SITE:-/tmp/fusion-kernels-site}
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" "$wheels"/*.whl || exit 1
   export PYTHONPATH="$site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+  # libmathdx (the dx extra) lands under the --target folder, where nvmath's library finder
+  # does not look; the dynamic loader does, through LD_LIBRARY_PATH.
+  if [ -d "$site/nvidia/cu13/lib" ]; then
+    export LD_LIBRARY_PATH="$site/nvidia/cu13/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
 else
   export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 fi
