@@ -140,3 +140,12 @@ def test_every_strategy_has_requirements_and_byte_counts(name):
     counts = {s: w.bytes(shape, w.dtypes[0], s) for s in w.strategies}
     if "unfused" in counts:
         assert counts["unfused"] == max(counts.values())  # fusion never moves more bytes
+
+
+def test_wheel_libraries_are_found_in_target_folders(tmp_path):
+    lib = tmp_path / "nvidia" / "cublasmp" / "cu13" / "lib"
+    lib.mkdir(parents=True)
+    (lib / "libcublasmp.so.0").write_bytes(b"")
+    assert backend.wheel_libs_on_path("cublasmp", [str(tmp_path)]) == [str(lib / "libcublasmp.so.0")]
+    assert backend.wheel_libs_on_path("cufftmp", [str(tmp_path)]) == []
+    assert backend.wheel_libs_on_path("nvshmem", [str(tmp_path)]) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 
 INSTALL_HINT = "install with: pip install 'fusion-kernels[cu13]' (CUDA 13) or 'fusion-kernels[cu12]' (CUDA 12)"
 
@@ -84,9 +85,40 @@ DISTRIBUTED_PIECES = {
 }
 
 
+# Wheel libraries nvmath's finder (cuda.pathfinder) may miss: it scans site-packages, the
+# loader's default paths and CUDA_HOME, not folders that are only on sys.path (pip install
+# --target, as on an offline GPU node). It does accept a library already loaded.
+_WHEEL_LIBS = {"cublasmp": "nvidia/cublasmp/cu*/lib/libcublasmp.so.*", "cufftmp": "nvidia/cufftmp/cu*/lib/libcufftMp.so.*"}
+
+
+def wheel_libs_on_path(piece: str, paths=None) -> list:
+    """Shared libraries of `piece`'s wheel found under the entries of sys.path (or `paths`)."""
+    import glob
+    import sys
+
+    pattern = _WHEEL_LIBS.get(piece)
+    if pattern is None:
+        return []
+    found = []
+    for root in paths if paths is not None else sys.path:
+        found += sorted(glob.glob(os.path.join(root or ".", pattern)))
+    return found
+
+
+def _preload(piece: str) -> None:
+    import ctypes
+
+    for path in wheel_libs_on_path(piece)[:1]:
+        try:
+            ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+        except OSError:
+            pass  # the probe below reports what is missing
+
+
 @functools.cache
 def _distributed_piece_reason(piece: str) -> str | None:
     module, probe, package = DISTRIBUTED_PIECES[piece]
+    _preload(piece)
     try:
         mod = importlib.import_module(module)
         if probe:
