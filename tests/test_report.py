@@ -132,3 +132,5 @@ def test_default_strategies_leave_out_the_slow_to_build_ones():
     assert "fused_planned" in default and "unfused" in default
     assert report.strategies_for("fft_conv", ["single_kernel"]) == ["unfused", "single_kernel"]
     assert report.strategies_for("matmul_bias_relu", ["single_kernel"]) == ["unfused"]
+    assert "auto" not in report.strategies_for("matmul_bias_relu")
+    assert report.strategies_for("matmul_bias_relu", ["auto"]) == ["unfused", "auto"]

@@ -54,8 +54,8 @@ def main(argv=None) -> int:
                           + " (the FFT variants at their small shape only)")
     names = list(dict.fromkeys(s for w in WORKLOADS.values() for s in w.strategies))
     rep.add_argument("--strategy", action="append", choices=names,
-                     help="repeatable (unfused always runs: it is the speedup's base); default: all but single_kernel, "
-                          "which compiles a cuFFTDx kernel per size (about 16 s each)")
+                     help="repeatable (unfused always runs: it is the speedup's base); default: all but single_kernel "
+                          "(compiles a cuFFTDx kernel per size, 10-20 s each) and auto (times its candidates first)")
     rep.add_argument("--dtype", action="append", choices=dtypes, help="repeatable; default: all")
     rep.add_argument("--shape", action="append", help="e.g. 2000x1000x4000 or 256x1024; repeatable; default: the suite's")
     rep.add_argument("--repeat", type=int, default=20, help="timed calls per figure (default 20)")
