@@ -23,7 +23,7 @@ peak-pool figure does not see them.
 from __future__ import annotations
 
 from . import backend, checks, tuning
-from .strategy import Bound
+from .strategy import Bound, Planned
 
 
 class TorchCall:
@@ -109,29 +109,16 @@ def torch_compile(a, b, bias):
     return call
 
 
-class PlannedGemm:
+class PlannedGemm(Planned):
     """nvmath's planned `Matmul` of a @ b, no epilogue; the result takes A's layout (C-contiguous here)."""
 
     def __init__(self, a, b, bias=None, *, autotune=False):
         self.shape = checks.matmul_ab(a, b)
         checks.on_gpu(a=a, b=b)
-        self._mm, self.tuning = tuning.planned_matmul(a, b, autotune=autotune)
+        super().__init__(*tuning.planned_matmul(a, b, autotune=autotune))
 
     def __call__(self):
-        if self._mm is None:
-            raise RuntimeError("PlannedGemm is closed")
-        return self._mm.execute()
-
-    def close(self) -> None:
-        if self._mm is not None:
-            self._mm.free()
-            self._mm = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        return self._execute()
 
 
 def gemm_cupy(a, b, bias=None):

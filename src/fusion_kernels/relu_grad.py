@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from . import backend, checks, tuning
 from .matmul import _bias_relu_rows
+from .strategy import Planned
 
 
 def _backward_shapes(a, b, mask_shape=None) -> tuple[int, int, int]:
@@ -48,28 +49,7 @@ def unfused_backward(a, b, mask):
     return d, d.sum(axis=1, dtype=acc).astype(d.dtype, copy=False)
 
 
-class _Planned:
-    def __init__(self, mm, tuning_done):
-        self._mm, self.tuning = mm, tuning_done
-
-    def _execute(self):
-        if self._mm is None:
-            raise RuntimeError(f"{type(self).__name__} is closed")
-        return self._mm.execute()
-
-    def close(self) -> None:
-        if self._mm is not None:
-            self._mm.free()
-            self._mm = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class ForwardReluAux(_Planned):
+class ForwardReluAux(Planned):
     """Planned RELU_AUX_BIAS: each call returns (C, relu_aux), both freshly allocated; C F-contiguous."""
 
     def __init__(self, a, b, bias, *, autotune=False):
@@ -83,7 +63,7 @@ class ForwardReluAux(_Planned):
         return c, aux["relu_aux"]
 
 
-class BackwardDReluBgrad(_Planned):
+class BackwardDReluBgrad(Planned):
     """Planned DRELU_BGRAD of a @ b through the mask `relu_aux` from a `ForwardReluAux` of the same (m, n).
 
     Each call returns (D, bias gradient): D F-contiguous (m, n), the gradient length m.

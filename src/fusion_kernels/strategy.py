@@ -21,3 +21,29 @@ class Bound:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class Planned:
+    """An nvmath stateful object (`_mm`, with execute() and free()) and what planning it chose.
+
+    `_execute()` runs it; `close()` frees it (idempotent); calling after close raises.
+    """
+
+    def __init__(self, mm, tuning_done):
+        self._mm, self.tuning = mm, tuning_done
+
+    def _execute(self):
+        if self._mm is None:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+        return self._mm.execute()
+
+    def close(self) -> None:
+        if self._mm is not None:
+            self._mm.free()
+            self._mm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
