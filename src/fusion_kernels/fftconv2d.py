@@ -53,4 +53,4 @@ STRATEGIES = {
     "fused_graph": GraphFFTConv2D,
 }
 
-REQUIRES = {"unfused": "gpu", "fused_planned": "callbacks", "fused_prolog": "callbacks", "fused_graph": "callbacks"}
+REQUIRES = {name: "gpu" if name == "unfused" else "callbacks" for name in STRATEGIES}

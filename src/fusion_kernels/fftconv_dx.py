@@ -38,35 +38,35 @@ class CompiledConv:
     shared_memory_bytes: int
 
 
-def _fft(dtype_name: str, n: int, direction: str, elements_per_thread, ffts_per_block):
-    precision = np.float32 if dtype_name == "complex64" else np.float64
-    return backend.dx().FFT(size=n, precision=precision, fft_type="c2c", execution="Block", direction=direction,
-                            elements_per_thread=elements_per_thread or "suggested",
-                            ffts_per_block=ffts_per_block or "suggested")
+def _precision(dtype_name: str):
+    return np.float32 if dtype_name == "complex64" else np.float64
+
+
+def _fft(dtype_name: str, n: int, direction: str, **knobs):
+    """A block-level cuFFTDx c2c FFT; knobs left out are free (`valid`) or given as "suggested"."""
+    return backend.dx().FFT(size=n, precision=_precision(dtype_name), fft_type="c2c", execution="Block",
+                            direction=direction, **knobs)
 
 
 def valid_knobs(dtype_name: str, n: int) -> list[tuple[int, int]]:
     """(elements_per_thread, ffts_per_block) pairs cuFFTDx accepts for this size on this GPU."""
     backend.require_dx()
-    precision = np.float32 if dtype_name == "complex64" else np.float64
-    # No knob fixed: cuFFTDx then lists every combination it accepts.
-    fft = backend.dx().FFT(size=n, precision=precision, fft_type="c2c", execution="Block", direction="forward")
+    fft = _fft(dtype_name, n, "forward")  # no knob fixed: cuFFTDx lists every combination it accepts
     return sorted({(int(e), int(f)) for e, f in fft.valid("elements_per_thread", "ffts_per_block")})
 
 
 def _build(dtype_name: str, n: int, elements_per_thread=None, ffts_per_block=None, max_registers=None) -> CompiledConv:
     from numba import cuda
 
-    precision = np.float32 if dtype_name == "complex64" else np.float64
-    common = dict(size=n, precision=precision, fft_type="c2c", execution="Block")
-    fft = _fft(dtype_name, n, "forward", elements_per_thread, ffts_per_block)
+    fft = _fft(dtype_name, n, "forward", elements_per_thread=elements_per_thread or "suggested",
+               ffts_per_block=ffts_per_block or "suggested")
     # The inverse must share the forward's thread layout: same knobs, not suggested again.
-    ifft = backend.dx().FFT(direction="inverse", elements_per_thread=fft.elements_per_thread,
-                  ffts_per_block=fft.ffts_per_block, **common)
+    ifft = _fft(dtype_name, n, "inverse", elements_per_thread=fft.elements_per_thread,
+                ffts_per_block=fft.ffts_per_block)
     if tuple(ifft.block_dim) != tuple(fft.block_dim) or ifft.stride != fft.stride:
         raise RuntimeError(f"cuFFTDx gave the forward and inverse FFT of size {n} different layouts: "
                            f"block_dim {tuple(fft.block_dim)} vs {tuple(ifft.block_dim)}, stride {fft.stride} vs {ifft.stride}")
-    scale = precision(1.0 / n)
+    scale = _precision(dtype_name)(1.0 / n)
 
     # max_registers trades spills for occupancy (the kernel is latency-bound at 72 registers/thread).
     @cuda.jit(**({"max_registers": max_registers} if max_registers else {}))

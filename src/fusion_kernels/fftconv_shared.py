@@ -46,4 +46,4 @@ STRATEGIES = {
     "fused_graph": GraphSharedFilterFFTConv,
 }
 
-REQUIRES = {"unfused": "gpu", "fused_planned": "callbacks", "fused_graph": "callbacks"}
+REQUIRES = {name: "gpu" if name == "unfused" else "callbacks" for name in STRATEGIES}
