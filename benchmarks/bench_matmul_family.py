@@ -1,7 +1,7 @@
 """The matmul epilogue family (cuBLASLt's forward epilogues, unfused vs planned vs graph-replayed), and
 ReLU(A @ B + bias[:, None]) against its peers (PyTorch) and the GEMM alone (CuPy, nvmath, PyTorch)."""
 
-from .common import _Family, measure, safe_import, timing, workloads
+from .common import _Family, measure, quick_options, safe_import, timing, workloads
 
 matmul = peers = None
 with safe_import():
@@ -35,7 +35,7 @@ class MatmulEpilogs(_Family):
     def measure_all(self):
         out = {}
         for i, (epilog, w) in enumerate(workloads.EPILOG_WORKLOADS.items()):
-            for key, res in measure.measure_workload(w.name, warm=i == 0).items():
+            for key, res in measure.measure_workload(w.name, warm=i == 0, **quick_options(w.name)).items():
                 out[(epilog, *key)] = res
         return out
 
@@ -62,9 +62,9 @@ class MatmulPeers(_Family):
 
     def measure_all(self):
         out = {}
-        out.update(measure.measure_workload("matmul_gemm"))
-        out.update(measure.measure_workload("matmul_peers", warm=False))
-        out.update(measure.measure_workload("matmul_bias_relu", strategies=OURS, warm=False))
+        for name, kwargs in (("matmul_gemm", {}), ("matmul_peers", {"warm": False}),
+                             ("matmul_bias_relu", {"strategies": OURS, "warm": False})):
+            out.update(measure.measure_workload(name, **kwargs, **quick_options(name)))
         return out
 
     def setup_cache(self):  # asv keys a cache by where setup_cache is defined

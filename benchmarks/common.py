@@ -8,6 +8,7 @@ stay the same, so history lines never break.
 
 import contextlib
 import dataclasses
+import os
 
 
 @contextlib.contextmanager
@@ -22,6 +23,22 @@ def safe_import():
 workloads = measure = None
 with safe_import():
     from fusion_kernels import measure, suite, timing, workloads
+
+
+# A quick run (`bash scripts/asv-offline.sh --quick`, which sets this and passes `--quick --dry-run`):
+# a smoke test that every benchmark runs, not figures to keep. Each workload is measured at its
+# first ("small") shape with few repeats, the cold start at the first dtype; the rest skip, saying so.
+QUICK_ENV = "FUSION_KERNELS_QUICK"
+QUICK = os.environ.get(QUICK_ENV, "") not in ("", "0")
+QUICK_REPEAT = 5
+QUICK_SKIP = f"not measured in a quick run ({QUICK_ENV}=1: first shape and first dtype only)"
+
+
+def quick_options(workload_name) -> dict:
+    """measure_workload keywords for this run: the first shape and few repeats in a quick run, else none."""
+    if not QUICK or workloads is None:
+        return {}
+    return {"shapes": [next(iter(workloads.WORKLOADS[workload_name].shapes.values()))], "repeat": QUICK_REPEAT}
 
 
 def params_for(workload_name):
@@ -64,7 +81,7 @@ class _Suite:
     def setup_cache(self):
         if measure is None:
             return {}
-        results = measure.measure_workload(self.workload_name)
+        results = measure.measure_workload(self.workload_name, **quick_options(self.workload_name))
         return {key: dataclasses.asdict(res) for key, res in results.items()}
 
     def setup(self, results, strategy, shape, dtype):
@@ -76,7 +93,7 @@ class _Suite:
             raise NotImplementedError("fusion_kernels is not importable at this commit")
         entry = results.get((strategy, shape, dtype))
         if entry is None:
-            raise NotImplementedError(f"{strategy} {shape} {dtype} is not in this commit's suite")
+            raise NotImplementedError(QUICK_SKIP if QUICK else f"{strategy} {shape} {dtype} is not in this commit's suite")
         if entry["skip"]:
             raise NotImplementedError(entry["skip"])
         return entry
@@ -144,6 +161,8 @@ class _ColdStart:
         if measure is None:
             raise NotImplementedError("fusion_kernels is not importable at this commit")
         workload = workloads.WORKLOADS[self.workload_name]
+        if QUICK and dtype != workload.dtypes[0]:
+            raise NotImplementedError(QUICK_SKIP)
         if strategy not in workload.strategies:
             raise NotImplementedError(f"strategy {strategy!r} does not exist at this commit")
         why = measure.availability(self.workload_name, strategy)
@@ -188,7 +207,7 @@ class _Family:
             raise NotImplementedError("fusion_kernels is not importable at this commit")
         entry = results.get(tuple(params))
         if entry is None:
-            raise NotImplementedError(f"{' '.join(params)} is not in this commit's suite")
+            raise NotImplementedError(QUICK_SKIP if QUICK else f"{' '.join(params)} is not in this commit's suite")
         if entry["skip"]:
             raise NotImplementedError(entry["skip"])
         return entry

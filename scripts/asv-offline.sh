@@ -4,9 +4,13 @@
 # temporary worktree and put first on the benchmarks' import path; asv runs in
 # the "existing" environment (this Python) and saves results under the commit.
 #
-#   bash scripts/asv-offline.sh [--machine NAME] [--python PY] REVS [-- ASV_RUN_ARGS...]
+#   bash scripts/asv-offline.sh [--machine NAME] [--python PY] [--quick] REVS [-- ASV_RUN_ARGS...]
 #   REVS: a range (HEAD~3..HEAD) or commits separated by spaces
 #   e.g. bash scripts/asv-offline.sh HEAD~2^..HEAD -- --bench MatmulBiasReLU
+#
+# --quick: a smoke test that every benchmark runs (asv --quick, nothing saved): each
+# workload at its first shape with few repeats, cold starts at the first dtype
+# (FUSION_KERNELS_QUICK=1, see benchmarks/common.py); other parameters skip, saying so.
 #
 # The machine is named after the GPU ("h100-80gb-hbm3") unless --machine is given.
 # Interrupted (Ctrl-C), it keeps the results of every commit that finished (asv
@@ -17,15 +21,17 @@ cd "$(dirname "$0")/.."
 python=$(command -v python3)
 machine=
 revs=()
+quick=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --machine) machine=$2; shift 2 ;;
     --python) python=$2; shift 2 ;;
+    --quick) quick=(--quick --dry-run); export FUSION_KERNELS_QUICK=1; shift ;;
     --) shift; break ;;
     *) revs+=("$1"); shift ;;
   esac
 done
-[ ${#revs[@]} -gt 0 ] || { echo "usage: $0 [--machine NAME] [--python PY] REVS [-- ASV_RUN_ARGS]" >&2; exit 2; }
+[ ${#revs[@]} -gt 0 ] || { echo "usage: $0 [--machine NAME] [--python PY] [--quick] REVS [-- ASV_RUN_ARGS]" >&2; exit 2; }
 if [ -z "$machine" ]; then
   machine=$(PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -c \
     'from fusion_kernels import backend; print(backend.machine_name())')
@@ -72,6 +78,6 @@ for sha in "${commits[@]}"; do
   git worktree add --detach -f "$wt" "$sha" >/dev/null
   echo "== $(git log -1 --format='%h %s' "$sha")"
   ASV_PYTHONPATH="$wt/src${PYTHONPATH:+:$PYTHONPATH}" \
-    "$python" -m asv run --config "$conf" --environment "existing:$python" --set-commit-hash "$sha" --machine "$machine" "$@"
+    "$python" -m asv run --config "$conf" --environment "existing:$python" --set-commit-hash "$sha" --machine "$machine" ${quick[@]+"${quick[@]}"} "$@"
   git worktree remove --force "$wt"
 done
