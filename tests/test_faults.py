@@ -42,15 +42,16 @@ def test_real_probe_never_raises():
 def test_callback_compile_failure_is_one_clear_message(fake_stack):
     import types
 
-    from fusion_kernels import fftconv
+    from fusion_kernels import fft_callbacks
 
     def compile_epilog(*args, **kwargs):
         raise RuntimeError("libNVVM not found")
 
     fake = types.SimpleNamespace(fft=types.SimpleNamespace(compile_epilog=compile_epilog))
     fake_stack.setattr(backend, "nvmath", lambda: fake)
-    fftconv.epilog_ltoir.cache_clear()
-    with pytest.raises(backend.GPUUnavailable, match=r"compiling the FFT epilog \(complex64, n=64, sm_90\) with numba-cuda "
-                                                     r"failed: RuntimeError: libNVVM not found.*nvmath-python\[numba\]"):
-        fftconv.epilog_ltoir("complex64", 64, "90")
-    fftconv.epilog_ltoir.cache_clear()
+    fft_callbacks.multiply_ltoir.cache_clear()
+    with pytest.raises(backend.GPUUnavailable, match=r"compiling the FFT epilog \(complex64, size=64, period=None, sm_90\) "
+                                                     r"with numba-cuda failed: RuntimeError: libNVVM not found.*"
+                                                     r"nvmath-python\[numba\]"):
+        fft_callbacks.multiply_ltoir("epilog", "complex64", 64, None, "90")
+    fft_callbacks.multiply_ltoir.cache_clear()

@@ -21,7 +21,7 @@ import functools
 
 from . import autoselect, backend, checks, tuning
 from .graphs import Replayed
-from .strategy import Bound
+from .strategy import Bound, Planned
 
 
 def _unfused_steps(a, b, bias):
@@ -151,7 +151,7 @@ def fused(a, b, bias):
     return nvmath.linalg.advanced.matmul(a, b, epilog=_relu_bias(), epilog_inputs={"bias": bias})
 
 
-class FusedMatmul:
+class FusedMatmul(Planned):
     """nvmath's stateful `Matmul` with a cuBLASLt epilogue (RELU_BIAS unless `epilog` says):
     plan once, execute many times.
 
@@ -179,13 +179,11 @@ class FusedMatmul:
         self.dtype = a.dtype
         self.epilog = epilog
         self.out = out
-        self._mm, self.tuning = tuning.planned_matmul(
-            a, b, epilog=epilog, epilog_inputs={"bias": bias} if EPILOGS[epilog] else None, out=out, autotune=autotune)
+        super().__init__(*tuning.planned_matmul(
+            a, b, epilog=epilog, epilog_inputs={"bias": bias} if EPILOGS[epilog] else None, out=out, autotune=autotune))
 
     def __call__(self):
-        if self._mm is None:
-            raise RuntimeError("FusedMatmul is closed")
-        return self._mm.execute()
+        return self._execute()
 
     execute = __call__
 
@@ -224,18 +222,7 @@ class FusedMatmul:
             self.out = out
         self._mm.reset_operands_unchecked(a=a, b=b, c=out, epilog_inputs=None if bias is None else {"bias": bias})
 
-    def close(self) -> None:
-        if self._mm is not None:
-            self._mm.free()
-            self._mm = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    free = Planned.close
 
 
 def _check_out(out, shape, dtype) -> None:
