@@ -38,7 +38,11 @@ def check(shape, dtype, limit):
     g, h, _ = inputs.matmul_inputs((m, k + 3, n), dtype, seed=22)  # as tests/test_backward_gpu.py
     with relu_grad.ForwardReluAux(a, b, bias) as fwd:
         c, aux = fwd()
+        print(f"  forward RELU_AUX_BIAS: {algorithm_text(fwd._mm.algorithms[0])}")
     mask = c.get() > 0
+    # The pre-activation in float64, to see whether wrong entries sit at the ReLU's edge.
+    pre = (np.asarray(a.get(), np.float64) @ np.asarray(b.get(), np.float64)
+           + np.asarray(bias.get(), np.float64)[:, None])
     expected_d, expected_bgrad = reference.matmul_drelu_bgrad(g, h, mask)
     tol = tolerances.tolerance(dtype)
     with adv.Matmul(g, h) as mm:
@@ -60,6 +64,15 @@ def check(shape, dtype, limit):
             b_err = np.abs(bgrad.get().astype(np.float64) - expected_bgrad) / (np.abs(expected_bgrad).max() or 1.0)
             bad_b = np.flatnonzero(b_err > 10 * tol)
             verdict = "ok" if max(err_d, err_b) <= tol else "WRONG"
+            if i == 0:
+                wrong = np.argwhere(np.abs(d_host - expected_d) > 10 * tol * (np.abs(expected_d).max() or 1.0))
+                for r, col in wrong[:6]:
+                    print(f"      D[{r},{col}]: pre-activation {pre[r, col]:+.3e}, forward C {float(c[r, col]):+.3e}, "
+                          f"mask {mask[r, col]}, fused D {d_host[r, col]:+.4f}, oracle D {expected_d[r, col]:+.4f}, "
+                          f"G@H {(np.asarray(g.get(), np.float64) @ np.asarray(h.get(), np.float64))[r, col]:+.4f}")
+                near = np.abs(pre) < 2e-3
+                print(f"      entries with |pre-activation| < 2e-3: {int(near.sum())}; wrong among them: "
+                      f"{int(sum(near[r, col] for r, col in wrong))} of {len(wrong)}")
             print(f"  [{i}] {algorithm_text(alg)}: D {err_d:.2e}  bgrad {err_b:.2e}  bgrad vs rows of D {err_self:.2e}"
                   f"  {verdict}  bad D rows {bad_rows[:8].tolist()}{'...' if len(bad_rows) > 8 else ''} ({len(bad_rows)})"
                   f"  bad bgrad rows {bad_b[:8].tolist()} ({len(bad_b)})")
