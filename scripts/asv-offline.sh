@@ -9,8 +9,8 @@
 #   e.g. bash scripts/asv-offline.sh HEAD~2^..HEAD -- --bench MatmulBiasReLU
 #
 # --quick: a smoke test that every benchmark runs (asv --quick, nothing saved): each
-# workload at its first shape with few repeats, cold starts at the first dtype
-# (FUSION_KERNELS_QUICK=1, see benchmarks/common.py); other parameters skip, saying so.
+# workload at its first shape and first dtype with few repeats (FUSION_KERNELS_QUICK=1,
+# see benchmarks/common.py); other parameters skip, saying so.
 #
 # The machine is named after the GPU ("h100-80gb-hbm3") unless --machine is given.
 # Interrupted (Ctrl-C), it keeps the results of every commit that finished (asv

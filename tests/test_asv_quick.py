@@ -46,8 +46,9 @@ def test_quick_run_measures_the_first_shape_with_few_repeats():
 
     got = probe(quick=True)
     assert got["quick"] is True
-    assert got["fft"] == {"shapes": [list(suite.FFT_SHAPES["small"])], "repeat": 5}
-    assert got["mm"] == {"shapes": [list(suite.MATMUL_SHAPES["small"])], "repeat": 5}
+    assert got["fft"] == {"shapes": [list(suite.FFT_SHAPES["small"])], "dtypes": [suite.FFT_DTYPES[0]], "repeat": 5}
+    assert got["mm"] == {"shapes": [list(suite.MATMUL_SHAPES["small"])], "dtypes": [suite.MATMUL_DTYPES[0]],
+                         "repeat": 5}
     assert "quick run" in got["missing"]
     assert "quick run" in got["cold"]  # the cold start at the other dtypes skips, saying why
 

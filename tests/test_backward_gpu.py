@@ -21,21 +21,28 @@ def grad_operands(shape, dtype, seed):
     return g, h
 
 
-# On the H100 (nvmath-python 1.0.0, cuBLASLt of CUDA 13) the fused DRELU_BGRAD gradient at this
-# one case was 2.3% off the oracle (relative error), while the forward, the mask and the other
-# shapes and dtypes agree; not understood yet. Strict: a fix makes this test fail until it is removed.
-KNOWN_WRONG = {((257, 129, 65), "float16")}
+# The ReLU's edge. cuBLASLt's RELU_AUX_BIAS may record "positive" where C is 0: seen on the H100
+# (nvmath-python 1.0.0, CUDA 13) in float16 at 257x129x65 and its odd neighbours, 1 or 2 entries of
+# ~16,000, each with a pre-activation within 6e-4 of zero, where the kernel's own float16 rounding
+# decides the sign (`python scripts/drelu_bgrad_check.py` prints them). There the derivative is
+# either branch, so the test takes the branch the kernel took, checks it is one of the two, and
+# holds every other entry to the oracle.
+def edge_mask(a, b, bias, mask, d, g, h, tol):
+    """The mask the fused backward used: `mask` (C > 0) away from zero, D's own branch at the edge."""
+    pre = (np.asarray(a.get(), np.float64) @ np.asarray(b.get(), np.float64)
+           + np.asarray(bias.get(), np.float64)[:, None])
+    edge = np.abs(pre) <= tol * np.abs(pre).max()
+    assert edge.mean() < 0.01  # a thin edge: the test cannot pass by calling everything ambiguous
+    gh = np.asarray(g.get(), np.float64) @ np.asarray(h.get(), np.float64)
+    d = np.asarray(d.get(), np.float64)
+    took = edge & (d != 0)
+    scale = np.abs(gh).max()
+    assert np.allclose(d[took], gh[took], rtol=10 * tol, atol=10 * tol * scale)  # the pass branch, not garbage
+    return np.where(edge, took, mask)
 
 
-def pair_params():
-    for shape in SHAPES:
-        for dtype in suite.MATMUL_DTYPES:
-            marks = [pytest.mark.xfail(strict=True, reason="fused DRELU_BGRAD float16 at 257x129x65: 2.3% off "
-                                       "the oracle on the H100")] if (shape, dtype) in KNOWN_WRONG else []
-            yield pytest.param(shape, dtype, marks=marks, id=f"{'x'.join(map(str, shape))}-{dtype}")
-
-
-@pytest.mark.parametrize("shape, dtype", list(pair_params()))
+@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_fused_pair_matches_oracle(cp, shape, dtype):
     a, b, bias = inputs.matmul_inputs(shape, dtype, seed=21)
     g, h = grad_operands(shape, dtype, seed=22)
@@ -45,14 +52,15 @@ def test_fused_pair_matches_oracle(cp, shape, dtype):
     assert aux.dtype == np.uint8
     expected_c, _ = reference.matmul_relu_forward(a, b, bias)
     assert tolerances.relative_error(c, expected_c) <= tol
-    mask = c.get() > 0  # the mask the fused forward must have recorded
+    mask = c.get() > 0  # the mask the fused forward must have recorded (up to the ReLU's edge)
     assert 0.2 < mask.mean() < 0.8  # both branches of the ReLU are exercised
     with relu_grad.BackwardDReluBgrad(g, h, aux) as bwd:
         d, bgrad = bwd()
-    expected_d, expected_bgrad = reference.matmul_drelu_bgrad(g, h, mask)
+    used = edge_mask(a, b, bias, mask, d, g, h, tol)
+    expected_d, expected_bgrad = reference.matmul_drelu_bgrad(g, h, used)
     assert d.shape == expected_d.shape and bgrad.reshape(-1).shape == expected_bgrad.shape
     assert tolerances.relative_error(d, expected_d) <= tol
-    assert np.all(d.get()[~mask] == 0)  # masked entries exactly zero
+    assert np.all(d.get()[~used] == 0)  # masked entries exactly zero
     assert tolerances.relative_error(bgrad.reshape(-1), expected_bgrad) <= tol
 
 
