@@ -27,6 +27,10 @@ try:
     Cold().setup("unfused", workloads.WORKLOADS["fft_conv"].dtypes[-1])
 except NotImplementedError as exc:
     out["cold"] = str(exc)
+try:
+    Cold().setup("fused_graph", workloads.WORKLOADS["fft_conv"].dtypes[0])
+except NotImplementedError as exc:
+    out["cold_strategy"] = str(exc)
 print(json.dumps(out))
 """
 
@@ -51,13 +55,14 @@ def test_quick_run_measures_the_first_shape_with_few_repeats():
                          "repeat": 5}
     assert "quick run" in got["missing"]
     assert "quick run" in got["cold"]  # the cold start at the other dtypes skips, saying why
+    assert "cold start of unfused, fused_planned only" in got["cold_strategy"]
 
 
 def test_a_full_run_measures_everything():
     got = probe(quick=False)
     assert got["quick"] is False and got["fft"] == {} and got["mm"] == {}
     assert "not in this commit's suite" in got["missing"]
-    assert "quick run" not in got.get("cold", "")
+    assert "quick run" not in got.get("cold", "") and "quick run" not in got.get("cold_strategy", "")
 
 
 @pytest.mark.skipif(shutil.which("git") is None or subprocess.run(
