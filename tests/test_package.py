@@ -149,3 +149,15 @@ def test_wheel_libraries_are_found_in_target_folders(tmp_path):
     assert backend.wheel_libs_on_path("cublasmp", [str(tmp_path)]) == [str(lib / "libcublasmp.so.0")]
     assert backend.wheel_libs_on_path("cufftmp", [str(tmp_path)]) == []
     assert backend.wheel_libs_on_path("nvshmem", [str(tmp_path)]) == []
+
+
+def test_preload_loads_dependencies_first_and_keeps_the_loader_error(tmp_path, monkeypatch):
+    lib = tmp_path / "nvidia" / "cublasmp" / "cu13" / "lib"
+    nccl = tmp_path / "nvidia" / "nccl" / "lib"
+    for folder, name in ((lib, "libcublasmp.so.0"), (nccl, "libnccl.so.2")):
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(b"not an ELF file")
+    monkeypatch.setattr("sys.path", [str(tmp_path)])
+    monkeypatch.setattr(backend, "_PRELOAD_ERRORS", {})
+    backend._preload("cublasmp")
+    assert backend._PRELOAD_ERRORS["cublasmp"].startswith(f"loading {nccl / 'libnccl.so.2'} failed")

@@ -89,30 +89,44 @@ DISTRIBUTED_PIECES = {
 # loader's default paths and CUDA_HOME, not folders that are only on sys.path (pip install
 # --target, as on an offline GPU node). It does accept a library already loaded.
 _WHEEL_LIBS = {"cublasmp": "nvidia/cublasmp/cu*/lib/libcublasmp.so.*", "cufftmp": "nvidia/cufftmp/cu*/lib/libcufftMp.so.*"}
+# What those libraries need that their RPATH looks for beside themselves only (nvidia/<name>/lib of
+# the same folder): loaded first from any folder on sys.path, so that a --target folder holding
+# cuBLASMp can use the NCCL of the environment's own site-packages.
+_WHEEL_DEPS = {
+    "cublasmp": ("nvidia/cu*/lib/libcublas.so.*", "nvidia/cublas/lib/libcublas.so.*", "nvidia/nccl/lib/libnccl.so.2"),
+    "cufftmp": ("nvidia/nvshmem/lib/libnvshmem_host.so.*",),
+}
+_PRELOAD_ERRORS: dict = {}
 
 
-def wheel_libs_on_path(piece: str, paths=None) -> list:
-    """Shared libraries of `piece`'s wheel found under the entries of sys.path (or `paths`)."""
+def wheel_libs_on_path(piece: str, paths=None, patterns=None) -> list:
+    """Shared libraries of `piece`'s wheel (or matching `patterns`) under the entries of sys.path (or `paths`)."""
     import glob
     import sys
 
-    pattern = _WHEEL_LIBS.get(piece)
-    if pattern is None:
-        return []
+    if patterns is None:
+        patterns = [_WHEEL_LIBS[piece]] if piece in _WHEEL_LIBS else []
     found = []
-    for root in paths if paths is not None else sys.path:
-        found += sorted(glob.glob(os.path.join(root or ".", pattern)))
+    for pattern in patterns:
+        for root in paths if paths is not None else sys.path:
+            found += sorted(glob.glob(os.path.join(root or ".", pattern)))
     return found
 
 
 def _preload(piece: str) -> None:
     import ctypes
 
-    for path in wheel_libs_on_path(piece)[:1]:
+    libs = wheel_libs_on_path(piece)[:1]
+    if not libs:
+        return
+    first = {}
+    for path in wheel_libs_on_path(piece, patterns=_WHEEL_DEPS.get(piece, ())):
+        first.setdefault(os.path.basename(path).split(".so")[0], path)  # one copy of each library
+    for path in [*first.values(), *libs]:
         try:
             ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_GLOBAL)
-        except OSError:
-            pass  # the probe below reports what is missing
+        except OSError as exc:  # kept: the reason below names it
+            _PRELOAD_ERRORS.setdefault(piece, f"loading {path} failed: {exc}")  # the first is the cause
 
 
 @functools.cache
@@ -124,7 +138,8 @@ def _distributed_piece_reason(piece: str) -> str | None:
         if probe:
             getattr(mod, probe)()  # the binding loads its shared library on first call
     except Exception as exc:
-        return f"{piece} is not usable ({type(exc).__name__}: {exc}); pip install {package}"
+        loader = f"; {_PRELOAD_ERRORS[piece]}" if piece in _PRELOAD_ERRORS else ""
+        return f"{piece} is not usable ({type(exc).__name__}: {str(exc).splitlines()[0]}{loader}); pip install {package}"
     return None
 
 
