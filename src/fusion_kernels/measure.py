@@ -94,7 +94,7 @@ def measure_case(workload_name, strategy, shape, dtype, *, repeat=50, inputs=Non
                 res.call_seconds = timing.call_times(call, repeat=repeat)
                 res.device_seconds = timing.device_times(call)
                 res.host_seconds = timing.host_times(call, repeat=max(10, repeat // 2))
-            res.peak_device_bytes = memory.peak_pool_bytes(call)
+            res.peak_device_bytes = memory.peak_call_bytes(call)
         finally:
             call.close()
         res.flops = workload.flops(shape)

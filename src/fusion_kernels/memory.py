@@ -54,6 +54,13 @@ def peak_pool_bytes(fn, *, warmup: bool = True) -> int:
     return int(hook.peak)
 
 
+def peak_call_bytes(call) -> int:
+    """`peak_pool_bytes`, or the call's own count where its memory comes from another allocator
+    (a `peak_device_bytes()` method: the PyTorch peers)."""
+    own = getattr(call, "peak_device_bytes", None)
+    return int(own()) if callable(own) else peak_pool_bytes(call)
+
+
 def driver_delta_bytes(fn) -> int:
     """Bytes: the drop in cudaMemGetInfo's free memory across one (typically first) call, pool blocks freed."""
     cp = backend.cupy()

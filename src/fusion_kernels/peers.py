@@ -16,8 +16,9 @@ GEMM-alone baselines, the floor any fused form is held to: `gemm_cupy`
 
 PyTorch calls run on CuPy's current stream (the same stream, or an
 `ExternalStream` wrapping it), so CUDA events on that stream time them. PyTorch
-results come from its own caching allocator, not CuPy's pool: the suite's
-peak-pool figure does not see them.
+results come from its own caching allocator, not CuPy's pool, so a `TorchCall`
+counts its peak device memory itself (`peak_device_bytes`, PyTorch's allocator
+statistics).
 """
 
 from __future__ import annotations
@@ -53,6 +54,21 @@ class TorchCall:
             return self._fn(*self._args)
         with self._torch.cuda.stream(stream):
             return self._fn(*self._args)
+
+    def peak_device_bytes(self) -> int:
+        """Most bytes PyTorch's allocator held at once during one warm call, output included
+        (the counterpart of `memory.peak_pool_bytes` for memory CuPy's pool never sees)."""
+        torch = self._torch
+        self()
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        out = self()
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - base
+        del out
+        return int(peak)
 
     def close(self) -> None:
         self._fn = None
