@@ -2,7 +2,8 @@
 
   python scripts/results_table.py asv/results/h100-80gb-hbm3/<commit>-*.json [CLASS ...]
 
-Every suite class with device times in the file (or only the classes named).
+Every suite class with device times in the file (or only the classes named). The matmul family
+(`MatmulEpilogs`, `MatmulPeers`) has its own layout: per epilogue, and against the GEMM alone.
 
 Needs no GPU: it reads the medians asv stored.
 """
@@ -25,21 +26,77 @@ def load(path):
     return data, out
 
 
+def _fmt(v, spec, scale=1.0):
+    return "n/a" if v is None else format(v * scale, spec)
+
+
+def _size(label):
+    n = 1
+    for part in label.split("x"):
+        n *= int(part)
+    return n
+
+
+def epilogs_table(r):
+    """MatmulEpilogs: per epilogue, shape and dtype, unfused against the planned and graph-replayed epilogue."""
+    strategies = ["unfused", "fused_planned", "fused_graph"]
+    cases = sorted({k[1][:1] + k[1][2:] for k in r if k[0] == "MatmulEpilogs.track_device_seconds"},
+                   key=lambda c: (c[0], _size(c[1]), c[2]))
+    print("### MatmulEpilogs: device time (ms), host time per call (us), speedup over unfused, peak device memory (MB)\n")
+    print("| epilogue | shape | dtype | " + " | ".join(f"{s} ms" for s in strategies) + " | "
+          + " | ".join(f"{s} host us" for s in strategies) + " | "
+          + " | ".join(f"{s} speedup" for s in strategies[1:]) + " | unfused MB | fused_planned MB |")
+    print("|---|---|---|" + "---|" * (3 * len(strategies) + 1))
+    for epilog, shape, dtype in cases:
+        def g(bench, s):
+            return r.get((f"MatmulEpilogs.{bench}", (epilog, s, shape, dtype)))
+        row = ([_fmt(g("track_device_seconds", s), ".4f", 1e3) for s in strategies]
+               + [_fmt(g("track_host_seconds", s), ".1f", 1e6) for s in strategies]
+               + [_fmt(g("track_speedup_vs_unfused", s), ".2f") + "x" for s in strategies[1:]]
+               + [_fmt(g("track_peak_device_bytes", s), ".1f", 1e-6) for s in strategies[:2]])
+        print(f"| {epilog} | {shape} | {dtype} | " + " | ".join(row) + " |")
+    print()
+
+
+def peers_table(r):
+    """MatmulPeers: device time of every peer, ours and the GEMMs alone, and each one's ratio to the fastest GEMM."""
+    strategies = list(dict.fromkeys(k[1][0] for k in r if k[0] == "MatmulPeers.track_device_seconds"))
+    cases = sorted({k[1][1:] for k in r if k[0] == "MatmulPeers.track_device_seconds"},
+                   key=lambda c: (_size(c[0]), c[1]))
+    print("### MatmulPeers: device time (ms), ratio to the fastest GEMM alone, peak device memory (MB)\n")
+    print("| shape | dtype | " + " | ".join(f"{s} ms" for s in strategies) + " | "
+          + " | ".join(f"{s} / GEMM" for s in strategies) + " | " + " | ".join(f"{s} MB" for s in strategies) + " |")
+    print("|---|---|" + "---|" * (3 * len(strategies)))
+    for shape, dtype in cases:
+        def g(bench, s):
+            return r.get((f"MatmulPeers.{bench}", (s, shape, dtype)))
+        row = ([_fmt(g("track_device_seconds", s), ".4f", 1e3) for s in strategies]
+               + [_fmt(g("track_ratio_to_fastest_gemm", s), ".2f") for s in strategies]
+               + [_fmt(g("track_peak_device_bytes", s), ".1f", 1e-6) for s in strategies])
+        print(f"| {shape} | {dtype} | " + " | ".join(row) + " |")
+    print()
+
+
+FAMILY = {"MatmulEpilogs": epilogs_table, "MatmulPeers": peers_table}
+
+
 def main(path, only=None):
     data, r = load(path)
     print(f"asv results of commit {data['commit_hash'][:8]} on `{data['params'].get('machine')}`; medians.\n")
     found = sorted({k[0].split(".")[0] for k in r if k[0].endswith(".track_device_seconds")})
     for cls in [c for c in found if not only or c in only]:
+        if cls in FAMILY:
+            FAMILY[cls](r)
+            continue
         rate = "TFLOP/s" if cls.startswith("Matmul") else "GB/s"
         strategies = list(dict.fromkeys(k[1][0] for k in r if k[0] == f"{cls}.track_device_seconds"))
         cases = sorted({k[1][1:] for k in r if k[0].startswith(cls + ".")},
-                       key=lambda c: (eval(c[0].replace("x", "*")), c[1]))
+                       key=lambda c: (_size(c[0]), c[1]))
 
         def g(bench, strategy, shape, dtype):
             return r.get((f"{cls}.{bench}", (strategy, shape, dtype)))
 
-        def fmt(v, spec, scale=1.0):
-            return "n/a" if v is None else format(v * scale, spec)
+        fmt = _fmt
 
         print(f"### {cls}: device time (ms), host time per call (us), speedup over unfused (device time)\n")
         print("| shape | dtype | " + " | ".join(f"{s} ms" for s in strategies) + " | "

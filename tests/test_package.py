@@ -161,3 +161,20 @@ def test_preload_loads_dependencies_first_and_keeps_the_loader_error(tmp_path, m
     monkeypatch.setattr(backend, "_PRELOAD_ERRORS", {})
     backend._preload("cublasmp")
     assert backend._PRELOAD_ERRORS["cublasmp"].startswith(f"loading {nccl / 'libnccl.so.2'} failed")
+
+
+def test_results_table_renders_the_matmul_family():
+    import glob
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted(glob.glob(str(root / "asv/results/h100-80gb-hbm3/55063486-*.json")))
+    if not files:
+        pytest.skip("the committed matmul-family results are not in this checkout")
+    out = subprocess.run([sys.executable, "scripts/results_table.py", files[0], "MatmulEpilogs", "MatmulPeers"],
+                         cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "| GELU_BIAS | 2000x1000x4000 | float16 |" in out.stdout
+    assert "torch_eager / GEMM" in out.stdout and "n/a |" not in out.stdout.split("MatmulPeers")[1]
