@@ -5,6 +5,7 @@
   python scripts/measurement_quality.py asv-cv A.json B.json   # two asv runs of one commit
   python scripts/measurement_quality.py errors            # worst relative error against the oracle
   python scripts/measurement_quality.py host-noise [--pin] # four host-bound calls in this process (us)
+  python scripts/measurement_quality.py graph-host        # a graph replay's host time: after an idle wait or not
 
 `events` times each suite case the way asv's time_call does (synchronised wall
 clock, cold L2) and independently with CUDA events (cold L2), median of 50 each.
@@ -111,6 +112,43 @@ def host_noise(pin):
     print("pin" if pin else "free", json.dumps(out))
 
 
+def graph_host():
+    """Host time of one graph replay (us), median of 30, three ways: as the suite takes it (GPU drained,
+    the host waited in a synchronize), after the same drain plus 2 ms of the host spinning (awake),
+    and per launch in a burst of back-to-back launches (no wait at all)."""
+    import time
+
+    w = workloads.WORKLOADS["matmul_bias_relu"]
+    print("| shape | dtype | device ms | after a wait us | after a wait and 2 ms spin us | back-to-back us |")
+    print("|---|---|---|---|---|---|")
+    for label in ("small", "medium", "large"):
+        shape = w.shapes[label]
+        for dtype in ("float16", "float32", "float64"):
+            with w.strategies["fused_graph"](*w.make_inputs(shape, dtype)) as call:
+                dev = timing.median(timing.device_times(call))
+                waited = timing.median(timing.host_times(call, repeat=30))
+                spun = []
+                for _ in range(30):
+                    timing.synchronize()
+                    t_end = time.perf_counter() + 2e-3
+                    while time.perf_counter() < t_end:
+                        pass
+                    t0 = time.perf_counter()
+                    call()
+                    spun.append(time.perf_counter() - t0)
+                    timing.synchronize()
+                bursts = []
+                for _ in range(5):
+                    timing.synchronize()
+                    t0 = time.perf_counter()
+                    for _ in range(20):
+                        call()
+                    bursts.append((time.perf_counter() - t0) / 20)
+                    timing.synchronize()
+            print(f"| {'x'.join(map(str, shape))} | {dtype} | {dev * 1e3:.3f} | {waited * 1e6:.1f} | "
+                  f"{timing.median(spun) * 1e6:.1f} | {timing.median(bursts) * 1e6:.1f} |")
+
+
 def asv_cv(path_a, path_b):
     """Per benchmark: how many of the two runs' medians above 50 us agree within a CV of 2%."""
     def load(path):
@@ -155,6 +193,8 @@ if __name__ == "__main__":
         host_noise("--pin" in sys.argv[2:])
     elif what == "errors":
         errors()
+    elif what == "graph-host":
+        graph_host()
     elif what == "asv-cv":
         asv_cv(sys.argv[2], sys.argv[3])
     else:
