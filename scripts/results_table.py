@@ -96,17 +96,15 @@ def main(path, only=None):
         def g(bench, strategy, shape, dtype):
             return r.get((f"{cls}.{bench}", (strategy, shape, dtype)))
 
-        fmt = _fmt
-
         print(f"### {cls}: device time (ms), host time per call (us), speedup over unfused (device time)\n")
         print("| shape | dtype | " + " | ".join(f"{s} ms" for s in strategies) + " | "
               + " | ".join(f"{s} host us" for s in strategies) + " | "
               + " | ".join(f"{s} speedup" for s in strategies[1:]) + " |")
         print("|---|---|" + "---|" * (3 * len(strategies) - 1))
         for shape, dtype in cases:
-            dev = [fmt(g("track_device_seconds", s, shape, dtype), ".4f", 1e3) for s in strategies]
-            host = [fmt(g("track_host_seconds", s, shape, dtype), ".1f", 1e6) for s in strategies]
-            speed = [fmt(g("track_speedup_vs_unfused", s, shape, dtype), ".2f") + "x" for s in strategies[1:]]
+            dev = [_fmt(g("track_device_seconds", s, shape, dtype), ".4f", 1e3) for s in strategies]
+            host = [_fmt(g("track_host_seconds", s, shape, dtype), ".1f", 1e6) for s in strategies]
+            speed = [_fmt(g("track_speedup_vs_unfused", s, shape, dtype), ".2f") + "x" for s in strategies[1:]]
             print(f"| {shape} | {dtype} | " + " | ".join(dev + host + speed) + " |")
         moved = rate == "GB/s"  # bytes moved = rate x device time (the roofline module's count)
         print(f"\n### {cls}: peak device memory of one call (MB), {'MB moved, ' if moved else ''}{rate} and roofline fraction\n")
@@ -116,13 +114,13 @@ def main(path, only=None):
               + " | ".join(f"{s} roofline" for s in strategies) + " |")
         print("|---|---|" + "---|" * ((4 if moved else 3) * len(strategies)))
         for shape, dtype in cases:
-            mem = [fmt(g("track_peak_device_bytes", s, shape, dtype), ".1f", 1e-6) for s in strategies]
+            mem = [_fmt(g("track_peak_device_bytes", s, shape, dtype), ".1f", 1e-6) for s in strategies]
             if moved:
-                mem += [fmt(None if None in (g("track_achieved_rate", s, shape, dtype), g("track_device_seconds", s, shape, dtype))
+                mem += [_fmt(None if None in (g("track_achieved_rate", s, shape, dtype), g("track_device_seconds", s, shape, dtype))
                             else g("track_achieved_rate", s, shape, dtype) * g("track_device_seconds", s, shape, dtype), ".1f", 1e3)
                         for s in strategies]
-            rates = [fmt(g("track_achieved_rate", s, shape, dtype), ".1f") for s in strategies]
-            roof = [fmt(g("track_roofline_fraction", s, shape, dtype), ".2f") for s in strategies]
+            rates = [_fmt(g("track_achieved_rate", s, shape, dtype), ".1f") for s in strategies]
+            roof = [_fmt(g("track_roofline_fraction", s, shape, dtype), ".2f") for s in strategies]
             print(f"| {shape} | {dtype} | " + " | ".join(mem + rates + roof) + " |")
         print()
 

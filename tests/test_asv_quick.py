@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_asv_offline import asv_available
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,8 +66,7 @@ def test_a_full_run_measures_everything():
     assert "quick run" not in got.get("cold", "") and "quick run" not in got.get("cold_strategy", "")
 
 
-@pytest.mark.skipif(shutil.which("git") is None or subprocess.run(
-    [sys.executable, "-m", "asv", "--version"], capture_output=True).returncode != 0, reason="needs git and asv")
+@pytest.mark.skipif(shutil.which("git") is None or not asv_available(), reason="needs git and asv")
 def test_quick_asv_run_saves_nothing(tmp_path):
     repo = tmp_path / "repo"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
