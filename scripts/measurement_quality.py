@@ -4,15 +4,19 @@
   python scripts/measurement_quality.py memory            # peak device memory vs analytic count
   python scripts/measurement_quality.py asv-cv A.json B.json   # two asv runs of one commit
   python scripts/measurement_quality.py errors            # worst relative error against the oracle
-  python scripts/measurement_quality.py host-noise [--pin] # four host-bound calls in this process (us)
+  python scripts/measurement_quality.py host-noise [--pin] # a CPU-only loop and four host-bound calls in this process (us)
+  python scripts/measurement_quality.py cpu-sweep         # the CPU-only loop on each CPU in turn (no GPU)
   python scripts/measurement_quality.py graph-host        # a graph replay's host time: after an idle wait or not
 
-`events` times each suite case the way asv's time_call does (synchronised wall
-clock, cold L2) and independently with CUDA events (cold L2), median of 50 each.
+`events` times each suite case the way the suite's call time does (synchronised
+wall clock, cold L2) and independently with CUDA events (cold L2), median of 50
+each; then both around the same call, whose difference is the fixed cost only
+the wall clock sees.
 """
 
 import json
 import sys
+import time
 
 import numpy as np
 
@@ -30,13 +34,17 @@ def cases(strategies=("unfused", "fused_planned")):
 
 
 def events():
-    print("| workload | shape | dtype | strategy | suite call time (ms) | CUDA events (ms) | difference |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workload | shape | dtype | strategy | suite call time (ms) | CUDA events (ms) | difference | same call: wall - events (us) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, w, shape, dtype, strategy in cases():
         with w.strategies[strategy](*w.make_inputs(shape, dtype)) as call:
             wall = timing.median(timing.call_times(call, repeat=50))
             ev = timing.median(timing.event_times(call, repeat=50))
-        print(f"| {name} | {'x'.join(map(str, shape))} | {dtype} | {strategy} | {wall * 1e3:.4f} | {ev * 1e3:.4f} | {100 * (wall - ev) / ev:+.1f}% |")
+            walls, evs = timing.wall_and_event_times(call, repeat=50)
+        gap = sorted(a - b for a, b in zip(walls, evs))
+        q = lambda f: gap[int(f * (len(gap) - 1))] * 1e6  # noqa: E731
+        print(f"| {name} | {'x'.join(map(str, shape))} | {dtype} | {strategy} | {wall * 1e3:.4f} | {ev * 1e3:.4f} | "
+              f"{100 * (wall - ev) / ev:+.1f}% | {timing.median(gap) * 1e6:.1f} ({q(0.25):.1f}-{q(0.75):.1f}) |")
 
 
 def memory_check():
@@ -89,13 +97,23 @@ HOST_BOUND_CASES = [
 ]
 
 
+def cpu_loop_seconds() -> float:
+    """A fixed pure-Python loop: no GPU, no library; how fast this CPU runs the host's part right now."""
+    t0 = time.perf_counter()
+    s = 0
+    for i in range(3000):
+        s += i * i
+    return time.perf_counter() - t0
+
+
 def host_noise(pin):
-    """Medians of call, device and host time (us) of host-bound calls; run it in several processes."""
+    """Medians (us) of a CPU-only loop, then of call, device and host time of host-bound calls;
+    run it in several processes."""
     import contextlib
     import os
 
     timing.warm_up()
-    out = {}
+    out = {"cpu_loop": round(timing.median([cpu_loop_seconds() for _ in range(200)]) * 1e6, 1)}
     for name, shape, dtype, strategy in HOST_BOUND_CASES:
         w = workloads.WORKLOADS[name]
         with w.strategies[strategy](*w.make_inputs(shape, dtype)) as call:
@@ -112,12 +130,28 @@ def host_noise(pin):
     print("pin" if pin else "free", json.dumps(out))
 
 
+def cpu_sweep(rounds=3):
+    """The CPU-only loop's median (us) on each CPU in turn, `rounds` times: no GPU involved."""
+    import os
+
+    cpus = sorted(os.sched_getaffinity(0))
+    print("| round | " + " | ".join(f"CPU {c}" for c in cpus) + " |")
+    print("|---|" + "---|" * len(cpus))
+    try:
+        for r in range(rounds):
+            row = []
+            for c in cpus:
+                os.sched_setaffinity(0, {c})
+                row.append(timing.median([cpu_loop_seconds() for _ in range(100)]) * 1e6)
+            print(f"| {r + 1} | " + " | ".join(f"{v:.0f}" for v in row) + " |")
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
 def graph_host():
     """Host time of one graph replay (us), median of 30, three ways: as the suite takes it (GPU drained,
     the host waited in a synchronize), after the same drain plus 2 ms of the host spinning (awake),
     and per launch in a burst of back-to-back launches (no wait at all)."""
-    import time
-
     w = workloads.WORKLOADS["matmul_bias_relu"]
     print("| shape | dtype | device ms | after a wait us | after a wait and 2 ms spin us | back-to-back us |")
     print("|---|---|---|---|---|---|")
@@ -183,7 +217,7 @@ if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     what = sys.argv[1]
-    if what not in ("asv-cv", "host-noise"):  # asv-cv reads result files and needs no GPU
+    if what not in ("asv-cv", "host-noise", "cpu-sweep"):  # asv-cv reads result files and needs no GPU
         print(f"<!-- {backend.device_name()}, {json.dumps(backend.versions())} -->")
     if what == "events":
         events()
@@ -191,6 +225,8 @@ if __name__ == "__main__":
         memory_check()
     elif what == "host-noise":
         host_noise("--pin" in sys.argv[2:])
+    elif what == "cpu-sweep":
+        cpu_sweep()
     elif what == "errors":
         errors()
     elif what == "graph-host":

@@ -99,6 +99,29 @@ def event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) ->
     return out
 
 
+def wall_and_event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> tuple[list[float], list[float]]:
+    """Wall clock and CUDA events around the SAME call, from an idle GPU: their difference is the
+    fixed cost the wall clock sees and events cannot (first submission, completion wake-up),
+    free of the host noise that separate loops pick up."""
+    cp = backend.cupy()
+    for _ in range(warmup):
+        fn()
+    start, end = cp.cuda.Event(), cp.cuda.Event()
+    walls, events = [], []
+    for _ in range(repeat):
+        if flush:
+            flush_l2()
+        synchronize()
+        t0 = time.perf_counter()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        walls.append(time.perf_counter() - t0)
+        events.append(cp.cuda.get_elapsed_time(start, end) / 1e3)
+    return walls, events
+
+
 def device_times(fn, *, batch: int | None = None, samples: int = 10, warmup: int = 3) -> list[float]:
     """Device seconds per call: events around `batch` back-to-back calls, one sample per batch.
 
