@@ -4,13 +4,13 @@
   python scripts/measurement_quality.py memory            # peak device memory vs analytic count
   python scripts/measurement_quality.py asv-cv A.json B.json   # two asv runs of one commit
   python scripts/measurement_quality.py errors            # worst relative error against the oracle
-  python scripts/measurement_quality.py host-noise [--pin] # a CPU-only loop and four host-bound calls in this process (us)
+  python scripts/measurement_quality.py host-noise [--pin|--fastest]  # a CPU-only loop and four host-bound calls in this process (us)
   python scripts/measurement_quality.py cpu-sweep         # the CPU-only loop on each CPU in turn (no GPU)
   python scripts/measurement_quality.py graph-host        # a graph replay's host time: after an idle wait or not
 
 `events` times each suite case the way the suite's call time does (synchronised
 wall clock, cold L2) and independently with CUDA events (cold L2), median of 50
-each; then both around the same call, whose difference is the fixed cost only
+each, the two interleaved; then both around the same call, whose difference is the fixed cost only
 the wall clock sees.
 """
 
@@ -38,8 +38,12 @@ def events():
     print("|---|---|---|---|---|---|---|---|")
     for name, w, shape, dtype, strategy in cases():
         with w.strategies[strategy](*w.make_inputs(shape, dtype)) as call:
-            wall = timing.median(timing.call_times(call, repeat=50))
-            ev = timing.median(timing.event_times(call, repeat=50))
+            call()
+            walls, evs = [], []
+            for _ in range(50):  # interleaved, so both see the same swings of the host's speed
+                walls += timing.call_times(call, repeat=1, warmup=0)
+                evs += timing.event_times(call, repeat=1, warmup=0)
+            wall, ev = timing.median(walls), timing.median(evs)
             walls, evs = timing.wall_and_event_times(call, repeat=50)
         gap = sorted(a - b for a, b in zip(walls, evs))
         q = lambda f: gap[int(f * (len(gap) - 1))] * 1e6  # noqa: E731
@@ -97,37 +101,29 @@ HOST_BOUND_CASES = [
 ]
 
 
-def cpu_loop_seconds() -> float:
-    """A fixed pure-Python loop: no GPU, no library; how fast this CPU runs the host's part right now."""
-    t0 = time.perf_counter()
-    s = 0
-    for i in range(3000):
-        s += i * i
-    return time.perf_counter() - t0
-
-
-def host_noise(pin):
-    """Medians (us) of a CPU-only loop, then of call, device and host time of host-bound calls;
+def host_noise(how):
+    """Medians (us) of a CPU-only loop, then of call, device and host time of host-bound calls, measured
+    free, pinned to the first CPU (`pin`) or on the CPU fastest at the start of each case (`fastest`);
     run it in several processes."""
     import contextlib
     import os
 
     timing.warm_up()
-    out = {"cpu_loop": round(timing.median([cpu_loop_seconds() for _ in range(200)]) * 1e6, 1)}
+    out = {"cpu_loop": round(timing.median([timing.cpu_loop_seconds() for _ in range(200)]) * 1e6, 1)}
     for name, shape, dtype, strategy in HOST_BOUND_CASES:
         w = workloads.WORKLOADS[name]
         with w.strategies[strategy](*w.make_inputs(shape, dtype)) as call:
             call()
-            pinned = contextlib.nullcontext()
-            if pin:
-                old = os.sched_getaffinity(0)
-                os.sched_setaffinity(0, {min(old)})
-                pinned = contextlib.ExitStack()
-                pinned.callback(os.sched_setaffinity, 0, old)
-            with pinned:
+            with contextlib.ExitStack() as placed:
+                if how == "pin":
+                    old = os.sched_getaffinity(0)
+                    os.sched_setaffinity(0, {min(old)})
+                    placed.callback(os.sched_setaffinity, 0, old)
+                elif how == "fastest":
+                    placed.enter_context(timing.on_fastest_cpu())
                 figures = [timing.call_times(call), timing.device_times(call), timing.host_times(call)]
         out[f"{name}-{strategy}"] = [round(timing.median(f) * 1e6, 1) for f in figures]
-    print("pin" if pin else "free", json.dumps(out))
+    print(how, json.dumps(out))
 
 
 def cpu_sweep(rounds=3):
@@ -142,7 +138,7 @@ def cpu_sweep(rounds=3):
             row = []
             for c in cpus:
                 os.sched_setaffinity(0, {c})
-                row.append(timing.median([cpu_loop_seconds() for _ in range(100)]) * 1e6)
+                row.append(timing.median([timing.cpu_loop_seconds() for _ in range(100)]) * 1e6)
             print(f"| {r + 1} | " + " | ".join(f"{v:.0f}" for v in row) + " |")
     finally:
         os.sched_setaffinity(0, cpus)
@@ -224,7 +220,7 @@ if __name__ == "__main__":
     elif what == "memory":
         memory_check()
     elif what == "host-noise":
-        host_noise("--pin" in sys.argv[2:])
+        host_noise("pin" if "--pin" in sys.argv[2:] else "fastest" if "--fastest" in sys.argv[2:] else "free")
     elif what == "cpu-sweep":
         cpu_sweep()
     elif what == "errors":
