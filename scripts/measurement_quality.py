@@ -14,7 +14,9 @@ each, the two interleaved; then both around the same call, whose difference is t
 the wall clock sees.
 """
 
+import contextlib
 import json
+import os
 import sys
 import time
 
@@ -101,15 +103,46 @@ HOST_BOUND_CASES = [
 ]
 
 
+def cpu_loop_seconds() -> float:
+    """Seconds of a fixed pure-Python loop: no GPU, no library; how fast this CPU runs host code now."""
+    t0 = time.perf_counter()
+    s = 0
+    for i in range(3000):
+        s += i * i
+    return time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def on_fastest_cpu(loops: int = 15):
+    """Pin this thread to the CPU that runs `cpu_loop_seconds` fastest right now; restore on exit.
+
+    On a virtual machine whose CPUs share physical cores with other work, the same
+    host code runs up to 2x slower on some CPUs than on others, and which ones
+    changes within seconds (docs/measurements.md, table 6). Yields the CPU, or None where
+    affinity cannot be set.
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+    if len(cpus) < 2:
+        yield None
+        return
+    speed = {}
+    try:
+        for c in cpus:
+            os.sched_setaffinity(0, {c})
+            speed[c] = timing.median([cpu_loop_seconds() for _ in range(loops)])
+        best = min(speed, key=speed.get)
+        os.sched_setaffinity(0, {best})
+        yield best
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
 def host_noise(how):
     """Medians (us) of a CPU-only loop, then of call, device and host time of host-bound calls, measured
     free, pinned to the first CPU (`pin`) or on the CPU fastest at the start of each case (`fastest`);
     run it in several processes."""
-    import contextlib
-    import os
-
     timing.warm_up()
-    out = {"cpu_loop": round(timing.median([timing.cpu_loop_seconds() for _ in range(200)]) * 1e6, 1)}
+    out = {"cpu_loop": round(timing.median([cpu_loop_seconds() for _ in range(200)]) * 1e6, 1)}
     for name, shape, dtype, strategy in HOST_BOUND_CASES:
         w = workloads.WORKLOADS[name]
         with w.strategies[strategy](*w.make_inputs(shape, dtype)) as call:
@@ -120,7 +153,7 @@ def host_noise(how):
                     os.sched_setaffinity(0, {min(old)})
                     placed.callback(os.sched_setaffinity, 0, old)
                 elif how == "fastest":
-                    placed.enter_context(timing.on_fastest_cpu())
+                    placed.enter_context(on_fastest_cpu())
                 figures = [timing.call_times(call), timing.device_times(call), timing.host_times(call)]
         out[f"{name}-{strategy}"] = [round(timing.median(f) * 1e6, 1) for f in figures]
     print(how, json.dumps(out))
@@ -128,8 +161,6 @@ def host_noise(how):
 
 def cpu_sweep(rounds=3):
     """The CPU-only loop's median (us) on each CPU in turn, `rounds` times: no GPU involved."""
-    import os
-
     cpus = sorted(os.sched_getaffinity(0))
     print("| round | " + " | ".join(f"CPU {c}" for c in cpus) + " |")
     print("|---|" + "---|" * len(cpus))
@@ -138,7 +169,7 @@ def cpu_sweep(rounds=3):
             row = []
             for c in cpus:
                 os.sched_setaffinity(0, {c})
-                row.append(timing.median([timing.cpu_loop_seconds() for _ in range(100)]) * 1e6)
+                row.append(timing.median([cpu_loop_seconds() for _ in range(100)]) * 1e6)
             print(f"| {r + 1} | " + " | ".join(f"{v:.0f}" for v in row) + " |")
     finally:
         os.sched_setaffinity(0, cpus)

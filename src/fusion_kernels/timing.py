@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import os
 import time
 
 from . import backend
@@ -33,42 +32,10 @@ def gc_paused():
             gc.enable()
 
 
-def cpu_loop_seconds() -> float:
-    """Seconds of a fixed pure-Python loop: no GPU, no library; how fast this CPU runs host code now."""
-    t0 = time.perf_counter()
-    s = 0
-    for i in range(3000):
-        s += i * i
-    return time.perf_counter() - t0
-
-
-@contextlib.contextmanager
-def on_fastest_cpu(loops: int = 15):
-    """Pin this thread to the CPU that runs `cpu_loop_seconds` fastest right now; restore on exit.
-
-    On a virtual machine whose CPUs share physical cores with other work, the same
-    host code runs up to 2x slower on some CPUs than on others, and which ones
-    changes within seconds (docs/measurements.md). Yields the CPU, or None where
-    affinity cannot be set.
-    """
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
-    if len(cpus) < 2:
-        yield None
-        return
-    speed = {}
-    try:
-        for c in cpus:
-            os.sched_setaffinity(0, {c})
-            speed[c] = median([cpu_loop_seconds() for _ in range(loops)])
-        best = min(speed, key=speed.get)
-        os.sched_setaffinity(0, {best})
-        yield best
-    finally:
-        os.sched_setaffinity(0, cpus)
-
-
 def synchronize() -> None:
-    backend.cupy().cuda.Device().synchronize()
+    # The runtime call directly: Device().synchronize() builds a Device object each time, a
+    # microsecond of Python inside every timed interval that ends with a synchronisation.
+    backend.cupy().cuda.runtime.deviceSynchronize()
 
 
 @functools.cache
