@@ -47,10 +47,10 @@ def events():
                 evs += timing.event_times(call, repeat=1, warmup=0)
             wall, ev = timing.median(walls), timing.median(evs)
             walls, evs = timing.wall_and_event_times(call, repeat=50)
-        gap = sorted(a - b for a, b in zip(walls, evs))
-        q = lambda f: gap[int(f * (len(gap) - 1))] * 1e6  # noqa: E731
+        gap = [a - b for a, b in zip(walls, evs)]
+        q25, q75 = np.percentile(gap, [25, 75], method="lower") * 1e6
         print(f"| {name} | {'x'.join(map(str, shape))} | {dtype} | {strategy} | {wall * 1e3:.4f} | {ev * 1e3:.4f} | "
-              f"{100 * (wall - ev) / ev:+.1f}% | {timing.median(gap) * 1e6:.1f} ({q(0.25):.1f}-{q(0.75):.1f}) |")
+              f"{100 * (wall - ev) / ev:+.1f}% | {timing.median(gap) * 1e6:.1f} ({q25:.1f}-{q75:.1f}) |")
 
 
 def memory_check():
@@ -113,28 +113,33 @@ def cpu_loop_seconds() -> float:
 
 
 @contextlib.contextmanager
-def on_fastest_cpu(loops: int = 15):
-    """Pin this thread to the CPU that runs `cpu_loop_seconds` fastest right now; restore on exit.
+def pinned(cpu):
+    """This thread on `cpu` alone; its affinity restored on exit."""
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield cpu
+    finally:
+        os.sched_setaffinity(0, old)
+
+
+def cpu_speeds(loops) -> dict:
+    """{CPU: median seconds of `cpu_loop_seconds` (`loops` runs) pinned to it}, each CPU in turn.
 
     On a virtual machine whose CPUs share physical cores with other work, the same
     host code runs up to 2x slower on some CPUs than on others, and which ones
-    changes within seconds (docs/measurements.md, table 6). Yields the CPU, or None where
-    affinity cannot be set.
+    changes within seconds (docs/measurements.md, table 6).
     """
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
-    if len(cpus) < 2:
-        yield None
-        return
-    speed = {}
-    try:
-        for c in cpus:
-            os.sched_setaffinity(0, {c})
-            speed[c] = timing.median([cpu_loop_seconds() for _ in range(loops)])
-        best = min(speed, key=speed.get)
-        os.sched_setaffinity(0, {best})
-        yield best
-    finally:
-        os.sched_setaffinity(0, cpus)
+    speeds = {}
+    for c in sorted(os.sched_getaffinity(0)):
+        with pinned(c):
+            speeds[c] = timing.median([cpu_loop_seconds() for _ in range(loops)])
+    return speeds
+
+
+def fastest_cpu(loops=15) -> int:
+    speeds = cpu_speeds(loops)
+    return min(speeds, key=speeds.get)
 
 
 def host_noise(how):
@@ -147,13 +152,8 @@ def host_noise(how):
         w = workloads.WORKLOADS[name]
         with w.strategies[strategy](*w.make_inputs(shape, dtype)) as call:
             call()
-            with contextlib.ExitStack() as placed:
-                if how == "pin":
-                    old = os.sched_getaffinity(0)
-                    os.sched_setaffinity(0, {min(old)})
-                    placed.callback(os.sched_setaffinity, 0, old)
-                elif how == "fastest":
-                    placed.enter_context(on_fastest_cpu())
+            cpu = min(os.sched_getaffinity(0)) if how == "pin" else fastest_cpu() if how == "fastest" else None
+            with pinned(cpu) if cpu is not None else contextlib.nullcontext():
                 figures = [timing.call_times(call), timing.device_times(call), timing.host_times(call)]
         out[f"{name}-{strategy}"] = [round(timing.median(f) * 1e6, 1) for f in figures]
     print(how, json.dumps(out))
@@ -164,15 +164,9 @@ def cpu_sweep(rounds=3):
     cpus = sorted(os.sched_getaffinity(0))
     print("| round | " + " | ".join(f"CPU {c}" for c in cpus) + " |")
     print("|---|" + "---|" * len(cpus))
-    try:
-        for r in range(rounds):
-            row = []
-            for c in cpus:
-                os.sched_setaffinity(0, {c})
-                row.append(timing.median([cpu_loop_seconds() for _ in range(100)]) * 1e6)
-            print(f"| {r + 1} | " + " | ".join(f"{v:.0f}" for v in row) + " |")
-    finally:
-        os.sched_setaffinity(0, cpus)
+    for r in range(rounds):
+        speeds = cpu_speeds(100)
+        print(f"| {r + 1} | " + " | ".join(f"{speeds[c] * 1e6:.0f}" for c in cpus) + " |")
 
 
 def graph_host():

@@ -84,27 +84,14 @@ def call_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> 
 
 def event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> list[float]:
     """Seconds per call by CUDA events around each call, from an idle GPU (an independent check of call_times)."""
-    cp = backend.cupy()
-    for _ in range(warmup):
-        fn()
-    start, end = cp.cuda.Event(), cp.cuda.Event()
-    out = []
-    for _ in range(repeat):
-        if flush:
-            flush_l2()
-        synchronize()
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        out.append(cp.cuda.get_elapsed_time(start, end) / 1e3)
-    return out
+    return wall_and_event_times(fn, repeat=repeat, warmup=warmup, flush=flush)[1]
 
 
 def wall_and_event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> tuple[list[float], list[float]]:
     """Wall clock and CUDA events around the SAME call, from an idle GPU: their difference is the
     fixed cost the wall clock sees and events cannot (first submission, completion wake-up),
-    free of the host noise that separate loops pick up."""
+    free of the host noise that separate loops pick up. The wall clock starts before the start
+    event is recorded, so it does not shift the events."""
     cp = backend.cupy()
     for _ in range(warmup):
         fn()
