@@ -23,7 +23,7 @@ SHARED_ENTRY_POINTS = [fftconv_shared.unfused, fftconv_shared.SharedFilterFFTCon
                        reference.fft_convolve_shared]
 REAL_ENTRY_POINTS = [rfftconv.unfused, rfftconv.RFFTConv, rfftconv.GraphRFFTConv, rfftconv.planned_or_unfused,
                      reference.rfft_convolve]
-FFT2_ENTRY_POINTS = [fftconv2d.unfused, fftconv2d.FFTConv2D, fftconv2d.GraphFFTConv2D, reference.fft_convolve2d]
+FFT2_ENTRY_POINTS = [fftconv2d.unfused, fftconv2d.FFTConv2D, fftconv2d.GraphFFTConv2D, reference.fft_convolve2d_batched]
 PROLOG_ENTRY_POINTS = [fftconv.PrologFFTConv, fftconv.GraphPrologFFTConv]
 
 CASES = [
@@ -70,7 +70,7 @@ def test_oracles_agree_with_the_full_complex_one():
     fy, fx = np.arange(1, 7) + 0.5j, np.arange(10) - 2.5j
     want = reference.fft_convolve(np.swapaxes(reference.fft_convolve(a2.reshape(-1, 10), np.tile(fx, (18, 1)))
                                               .reshape(3, 6, 10), 1, 2).reshape(-1, 6), np.tile(fy, (30, 1)))
-    got = reference.fft_convolve2d(a2, np.outer(fy, fx))
+    got = reference.fft_convolve2d_batched(a2, np.outer(fy, fx))
     np.testing.assert_allclose(got, np.swapaxes(want.reshape(3, 10, 6), 1, 2), atol=1e-12)
 
 

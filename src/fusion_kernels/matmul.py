@@ -12,7 +12,7 @@ The rest of cuBLASLt's forward epilogue family, C = f(A @ B [+ bias[:, None]]),
 is here too: `EPILOGS`, `unfused_epilog` and `FusedMatmul(..., epilog=...)`.
 cuBLASLt's GELU is the tanh approximation
 ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x**3)))``, not the erf form; the
-unfused path and the oracle (`reference.matmul_epilog`) use the same formula.
+unfused path uses `gelu_tanh` below, the oracle its own copy (`reference.gelu_tanh`).
 """
 
 from __future__ import annotations
