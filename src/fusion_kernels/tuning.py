@@ -10,8 +10,6 @@ entry is ignored with a warning, never trusted.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from . import backend, cache
@@ -25,16 +23,19 @@ def algorithm_key(device: str, versions: dict, shape, dtype, epilog: str | None,
                           epilog=epilog or "NONE", inplace=bool(inplace))
 
 
+def _check_algorithm(text) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"expected base64 text, got {type(text).__name__}")
+    cache.decode_array(text)  # bad base64, not a .npy, an object dtype, a size the bytes do not hold
+
+
+cache.register(KIND, _check_algorithm, "tuned-algorithm entry")
+
+
 def remembered(key: str) -> np.ndarray | None:
-    """The algorithm stored under `key` (Algorithm.as_numpy() form), or None."""
+    """The algorithm stored under `key` (Algorithm.as_numpy() form), or None (a corrupt one with a warning)."""
     text = cache.get(KIND, key)
-    if text is None:
-        return None
-    try:
-        return cache.decode_array(text)
-    except Exception as exc:  # bad base64, not a .npy, an object dtype
-        warnings.warn(f"ignoring a corrupt tuned-algorithm entry in {cache.path(KIND)}: {exc}", RuntimeWarning, stacklevel=2)
-        return None
+    return None if text is None else cache.decode_array(text)
 
 
 def remember(key: str, algorithm: np.ndarray) -> bool:
