@@ -2,8 +2,9 @@
 # `asv publish` (extra arguments go to it, e.g. --html-dir DIR), then make the
 # site load its JavaScript/CSS libraries from DIR/vendor/ instead of CDNs, so it
 # also works with no internet. The libraries are fetched once with npm into
-# .asv/vendor-cache/ (git-ignored); copy that folder to publish on a machine
-# without the npm registry.
+# .asv/vendor-cache/ (git-ignored; $FUSION_KERNELS_VENDOR_CACHE overrides it);
+# copy that folder to publish on a machine without the npm registry. A library
+# file that does not match its pinned hash stops the publish (non-zero exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m asv publish "$@"

@@ -3,44 +3,75 @@
 asv 0.6.6's index.html loads its libraries from CDNs and jumps to error.html
 when one fails, so offline (a GPU cluster) the site shows nothing. The same
 library versions come from the npm registry (`npm pack`), cached under
-.asv/vendor-cache/ so that the cache can be copied to a machine without a
-registry. Run through scripts/publish-site.sh, which passes asv's arguments.
+.asv/vendor-cache/ (or $FUSION_KERNELS_VENDOR_CACHE) so that the cache can be
+copied to a machine without a registry. Every file is checked against the hash
+pinned here before it is copied, and its tag carries that hash as `integrity`;
+a mismatch stops the publish. Run through scripts/publish-site.sh, which passes
+asv's arguments.
 """
 import argparse
 import base64
 import hashlib
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import zlib
 from pathlib import Path
 
-CACHE = Path(__file__).resolve().parent.parent / ".asv" / "vendor-cache"
+CACHE = Path(os.environ.get("FUSION_KERNELS_VENDOR_CACHE")
+             or Path(__file__).resolve().parent.parent / ".asv" / "vendor-cache")
 CDNJS = "https://cdnjs.cloudflare.com/ajax/libs"
-# URL in asv 0.6.6's www/index.html -> (npm package@version, file in it).
+# URL in asv 0.6.6's www/index.html -> (npm package@version, file in it, the
+# file's SRI hash). A cached tarball can be swapped or edited after npm checked
+# it, so every file is checked against its pin before it is copied, and the pin
+# goes into the page for the browser to check again. The pins were computed from
+# tarballs whose sha512 matched the registry's dist.integrity (`npm view
+# jquery@3.3.1 dist.integrity`); for jQuery, orderBars, md5 and bootstrap they
+# also match the integrity attributes of asv's own CDN tags.
 # cdnjs's flot 0.8.3 *.min.js are cdnjs's own minifications: npm's flot 0.8.3
 # ships only the unminified sources of the same release.
 # stupidtable 1.0.1 is not on npm: stupid-table-plugin 1.1.3 (the only npm
 # release) is the same plugin with the same stupidtable() API asv calls.
 ASSETS = {
-    "https://code.jquery.com/jquery-3.3.1.min.js": ("jquery@3.3.1", "dist/jquery.min.js"),
-    f"{CDNJS}/flot/0.8.3/jquery.flot.min.js": ("flot@0.8.3", "jquery.flot.js"),
-    f"{CDNJS}/flot/0.8.3/jquery.flot.time.min.js": ("flot@0.8.3", "jquery.flot.time.js"),
-    f"{CDNJS}/flot/0.8.3/jquery.flot.selection.min.js": ("flot@0.8.3", "jquery.flot.selection.js"),
-    f"{CDNJS}/flot/0.8.3/jquery.flot.categories.min.js": ("flot@0.8.3", "jquery.flot.categories.js"),
+    "https://code.jquery.com/jquery-3.3.1.min.js":
+        ("jquery@3.3.1", "dist/jquery.min.js",
+         "sha384-tsQFqpEReu7ZLhBV2VZlAu7zcOV+rXbYlF2cqB8txI/8aZajjp4Bqd+V6D5IgvKT"),
+    f"{CDNJS}/flot/0.8.3/jquery.flot.min.js":
+        ("flot@0.8.3", "jquery.flot.js",
+         "sha384-BEasWKcYLxJSe7Dd+oFIyT92mMKekrrit2ilFCODDydHzd4eReLNz3UYG/TF1b0v"),
+    f"{CDNJS}/flot/0.8.3/jquery.flot.time.min.js":
+        ("flot@0.8.3", "jquery.flot.time.js",
+         "sha384-KIXIWdEuZIzipZRAGOzqfrwF/z4Euro30f4MWlFxD6A39o51qSaMOGD84i20SMlW"),
+    f"{CDNJS}/flot/0.8.3/jquery.flot.selection.min.js":
+        ("flot@0.8.3", "jquery.flot.selection.js",
+         "sha384-EWb1fTmbkoRXdUSIBGPoXwWsjIrntLRianrZEsrLMLtJcmQ4SyIkY19Ic42ISGKH"),
+    f"{CDNJS}/flot/0.8.3/jquery.flot.categories.min.js":
+        ("flot@0.8.3", "jquery.flot.categories.js",
+         "sha384-yzh2w0jzVQMN+zU78Sn6vQ6Sjlv47t1/SJlLOYTC/BnpfzvDHkVyPmZbL7RD17aA"),
     "https://cdn.jsdelivr.net/npm/flot-orderbars@1.0.0/js/jquery.flot.orderBars.js":
-        ("flot-orderbars@1.0.0", "js/jquery.flot.orderBars.js"),
-    f"{CDNJS}/stupidtable/1.0.1/stupidtable.min.js": ("stupid-table-plugin@1.1.3", "stupidtable.min.js"),
-    f"{CDNJS}/blueimp-md5/2.19.0/js/md5.min.js": ("blueimp-md5@2.19.0", "js/md5.min.js"),
+        ("flot-orderbars@1.0.0", "js/jquery.flot.orderBars.js",
+         "sha384-VhDsPFI7AHKepd+RGBZSOhbPzpyFtL5f/RI1+HfLSdxfSS1MAf5C8hbn+KM1y9N0"),
+    f"{CDNJS}/stupidtable/1.0.1/stupidtable.min.js":
+        ("stupid-table-plugin@1.1.3", "stupidtable.min.js",
+         "sha384-gGnTJbRKCn6K3iFprK1XL3RoTiYOV5813ZTfrjLPYyF3aCoz8DGPdrwY3Fy3PLNO"),
+    f"{CDNJS}/blueimp-md5/2.19.0/js/md5.min.js":
+        ("blueimp-md5@2.19.0", "js/md5.min.js",
+         "sha384-JmVtRz6RWiXnA14QbIOJzPuU3MidULOpBP66deeLLyyoF4Tr/gZlbkHkL6vTthxH"),
     "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/js/bootstrap.min.js":
-        ("bootstrap@3.1.1", "dist/js/bootstrap.min.js"),
+        ("bootstrap@3.1.1", "dist/js/bootstrap.min.js",
+         "sha384-oFMgcGzKX7GaHtF4hx14KbxdsGjyfHK6m1comHjI1FH6g4m6qYre+4cnZbwaYbHD"),
     "https://cdn.jsdelivr.net/npm/bootstrap@3.1.1/dist/css/bootstrap.min.css":
-        ("bootstrap@3.1.1", "dist/css/bootstrap.min.css"),
+        ("bootstrap@3.1.1", "dist/css/bootstrap.min.css",
+         "sha384-7tY7Dc2Q8WQTKGz2Fa0vC4dWQo07N4mJjKvHfIGnxuC4vPqFGFQppd9b3NWpf18/"),
 }
 TAG = re.compile(r"<(?:script|link)\b[^>]*>", re.S)
 URL = re.compile(r'\b(src|href)="(https?://[^"]+)"')
-INTEGRITY = re.compile(r'\s+integrity="(sha\d+)-([^"]+)"')
+# What asv's tags carry for the CDN: its integrity hashes (replaced by the pins),
+# crossorigin and referrerpolicy (a same-origin file needs neither for SRI).
+CDN_ATTRS = re.compile(r'\s+(integrity|crossorigin|referrerpolicy)="[^"]*"')
 
 
 def die(msg):
@@ -66,32 +97,43 @@ def tarball(spec):
     return tgz
 
 
+def sri_of(data, algo="sha384"):
+    return f"{algo}-{base64.b64encode(hashlib.new(algo, data).digest()).decode()}"
+
+
 def vendor(url, html_dir):
-    """Copy the asset behind `url` into html_dir/vendor/; its site-relative path."""
+    """Copy the asset behind `url` into html_dir/vendor/ if it matches its pin;
+    its site-relative path and SRI hash."""
     if url not in ASSETS:
         die(f"no local copy known for {url}: add it to ASSETS in {__file__}")
-    spec, file = ASSETS[url]
-    rel = f"vendor/{spec}/{file}"
+    spec, file, pin = ASSETS[url]
+    name = f"{spec}/{file}"
+    tgz = tarball(spec)
+    try:
+        with tarfile.open(tgz) as tar:
+            member = tar.extractfile(f"package/{file}")
+            if member is None:
+                raise KeyError("not a regular file")
+            data = member.read()
+    except (tarfile.TarError, KeyError, OSError, EOFError, zlib.error) as e:
+        die(f"{name}: cannot read it from {tgz} ({e}); delete that tarball to fetch it again")
+    got = sri_of(data, pin.split("-", 1)[0])
+    if got != pin:
+        die(f"{name} in {tgz} is not the pinned file (its hash is {got}, the pin {pin}): "
+            "it was not copied; delete that tarball to fetch the genuine one from npm")
+    rel = f"vendor/{name}"
     (html_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball(spec)) as tar:
-        (html_dir / rel).write_bytes(tar.extractfile(f"package/{file}").read())
-    return rel
+    (html_dir / rel).write_bytes(data)
+    return rel, pin
 
 
 def rewrite_tag(tag, html_dir):
     m = URL.search(tag)
     if not m:
         return tag
-    rel = vendor(m.group(2), html_dir)
-    tag = tag.replace(m.group(0), f'{m.group(1)}="{rel}"')
-    # Keep the SRI hash where the npm file is byte-identical to the CDN's (the
-    # browser then checks it); drop it where it is another build or version.
-    sri = INTEGRITY.search(tag)
-    if sri:
-        digest = hashlib.new(sri.group(1), (html_dir / rel).read_bytes()).digest()
-        if base64.b64encode(digest).decode() != sri.group(2):
-            tag = tag.replace(sri.group(0), "")
-    return re.sub(r'\s+(crossorigin|referrerpolicy)="[^"]*"', "", tag)
+    rel, pin = vendor(m.group(2), html_dir)
+    tag = CDN_ATTRS.sub("", tag)
+    return tag.replace(m.group(0), f'{m.group(1)}="{rel}" integrity="{pin}"')
 
 
 def main(argv):
@@ -109,7 +151,8 @@ def main(argv):
     for page in pages:
         text = page.read_text(encoding="utf-8")
         page.write_text(TAG.sub(lambda m: rewrite_tag(m.group(0), html_dir), text), encoding="utf-8")
-    print(f"publish-site: {html_dir} loads its libraries from {html_dir}/vendor/ (works offline)")
+    print(f"publish-site: {html_dir} loads its libraries from {html_dir}/vendor/ (works offline), "
+          "each checked against its pinned hash")
 
 
 if __name__ == "__main__":

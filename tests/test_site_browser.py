@@ -1,17 +1,22 @@
 """The published asv site works with no internet: scripts/publish-site.sh
 publishes it with local copies of its libraries; headless Chromium, with every
-request off localhost refused, opens the index and one benchmark's graph and
-finds plotted points and no console error."""
+request off localhost refused, opens the index and, for every machine with
+results, one benchmark's graph, and finds plotted points, no failed request and
+no console error. Run on the committed results and on them plus a second,
+synthetic machine's, and once with a vendored file altered (Chromium refuses it:
+its pinned integrity hash no longer matches)."""
 
+import contextlib
 import functools
 import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
@@ -22,6 +27,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PREFERRED = "bench_matmul.MatmulBiasReLU.track_device_seconds"
+SECOND_MACHINE = "synthetic-h200"
 
 pytestmark = pytest.mark.browser
 
@@ -31,44 +37,117 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """(base URL, html dir) of the published site, served on 127.0.0.1."""
+def _needs_browser():
     if not (os.access(CHROMIUM, os.X_OK)):
         pytest.skip(f"browser: no Chromium at {CHROMIUM} (Debian package 'chromium')")
     pytest.importorskip("playwright.sync_api", reason="browser: Python package 'playwright' is not installed")
     if not shutil.which("npm") and not (ROOT / ".asv" / "vendor-cache").is_dir():
         pytest.skip("browser: no npm to fetch the site's libraries, and no .asv/vendor-cache/")
-    html = tmp_path_factory.mktemp("site") / "html"
-    r = subprocess.run(["bash", "scripts/publish-site.sh", "--html-dir", str(html)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def _publish(html, *args):
+    # The interpreter running the tests is the `python` publish-site.sh finds.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    r = subprocess.run(["bash", "scripts/publish-site.sh", "--html-dir", str(html), *args], cwd=ROOT,
+                       env=dict(os.environ, PATH=path), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return html
+
+
+@contextlib.contextmanager
+def _serve(html):
+    """The base URL of `html` served on 127.0.0.1."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=html))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/", html
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
-def _benchmark_with_data(html):
-    """A benchmark whose graph data has a non-null value, and that count."""
-    names = json.loads((html / "index.json").read_text())["benchmarks"]
-    for name in [PREFERRED] + sorted(names):
-        for f in (html / "graphs").glob(f"branch-*/**/{name}.json"):
-            values = [v for _, ys in json.loads(f.read_text())
-                      for v in (ys if isinstance(ys, list) else [ys]) if v is not None]
-            if values:
-                return name
-    pytest.fail("no benchmark in asv/results has a non-null result to plot")
+@pytest.fixture(scope="module")
+def committed_html(tmp_path_factory):
+    """The site of the committed results (asv/results, every machine there)."""
+    _needs_browser()
+    return _publish(tmp_path_factory.mktemp("site") / "html")
 
 
-def test_site_works_offline(site):
-    from playwright.sync_api import sync_playwright
+@pytest.fixture(scope="module")
+def two_machine_html(tmp_path_factory):
+    """The site of the committed results plus a second machine's: the newest
+    H100 result file under another machine name, with the machine.json and
+    result params that `asv machine --yes` and `asv run` write (os, arch, cpu,
+    ...), which the committed machine's results lack."""
+    _needs_browser()
+    from asv.util import load_json
 
-    base, html = site
-    bench = _benchmark_with_data(html)
-    external, errors = [], []
+    tmp = tmp_path_factory.mktemp("two-machines")
+    results = tmp / "results"
+    shutil.copytree(ROOT / "asv" / "results", results)
+    source = max((ROOT / "asv" / "results" / "h100-80gb-hbm3").glob("*-*.json"),
+                 key=lambda f: json.loads(f.read_text())["date"])
+    machine = {"arch": "x86_64", "cpu": "Intel(R) Xeon(R) Platinum 8480+", "machine": SECOND_MACHINE,
+               "num_cpu": "16", "os": "Linux 6.8.0-synthetic", "ram": "131072000"}
+    (results / SECOND_MACHINE).mkdir()
+    (results / SECOND_MACHINE / "machine.json").write_text(json.dumps({**machine, "version": 1}))
+    result = json.loads(source.read_text())
+    result["params"] = {**machine, "python": result["params"]["python"]}
+    (results / SECOND_MACHINE / source.name).write_text(json.dumps(result))
 
+    conf = load_json(ROOT / "asv.conf.json", js_comments=True)
+    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"), results_dir=str(results),
+                html_dir=str(tmp / "html"), env_dir=str(tmp / "env"))
+    (tmp / "asv.conf.json").write_text(json.dumps(conf))
+    return _publish(tmp / "html", "--config", str(tmp / "asv.conf.json"))
+
+
+@pytest.fixture(scope="module", params=["committed", "second-machine"])
+def site(request):
+    """(base URL, html dir) of a published site, served on 127.0.0.1."""
+    html = request.getfixturevalue({"committed": "committed_html", "second-machine": "two_machine_html"}[request.param])
+    with _serve(html) as base:
+        yield base, html
+
+
+def _graphs_with_data(html):
+    """For every machine, (graph params, benchmark, revisions with a value, the
+    file's site path) of one graph file that has a non-null value, wherever asv
+    put it: its path holds every parameter (branch, machine, python and what the
+    machine file adds), sorted, so no fixed glob finds every machine's."""
+    from asv.graph import Graph
+
+    index = json.loads((html / "index.json").read_text())
+    names = [PREFERRED] + sorted(index["benchmarks"])
+    found = {}
+    for params in index["graph_param_list"]:
+        if params["machine"] in found:
+            continue
+        for name in names:
+            path = f"{Graph.get_file_path(params, name)}.json"
+            f = html / path
+            if not f.is_file():
+                continue  # asv lists every parameter set, not which benchmarks each has
+            revisions = [rev for rev, ys in json.loads(f.read_text())
+                         if any(v is not None for v in (ys if isinstance(ys, list) else [ys]))]
+            if revisions:
+                found[params["machine"]] = (params, name, len(revisions), Path(path).as_posix())
+                break
+    missing = set(index["machines"]) - set(found)
+    assert not missing, f"machines with no non-null result to plot: {sorted(missing)}"
+    return list(found.values())
+
+
+def _graph_url(base, params, bench):
+    """The graph of `bench` for exactly `params`: with several machines asv
+    otherwise requests every machine's graph, and 404s for one that lacks it."""
+    query = "&".join(f"{quote(k, safe='')}={quote('[none]' if v is None else str(v), safe='')}"
+                     for k, v in params.items())
+    return f"{base}index.html#{bench}?{query}"
+
+
+def _open(browser, external, errors):
+    """A page that refuses requests off localhost and records what went wrong."""
     def only_localhost(route):
         if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
             route.continue_()
@@ -76,27 +155,47 @@ def test_site_works_offline(site):
             external.append(route.request.url)
             route.abort()
 
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.route("**/*", only_localhost)
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
+    return page
+
+
+def test_site_works_offline(site):
+    from playwright.sync_api import sync_playwright
+
+    base, html = site
+    graphs = _graphs_with_data(html)
+    external, errors, plotted = [], [], {}
+    # flot keeps its plot on the placeholder: count the points it drew.
+    count_points = """() => { const p = $('#main-graph').data('plot');
+        return p ? p.getData().reduce((n, s) => n + s.data.filter(
+            xy => xy && xy[1] !== null && isFinite(xy[1])).length, 0) : -1; }"""
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.route("**/*", only_localhost)
-            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-
+            page = _open(browser, external, errors)
             page.goto(base + "index.html", wait_until="networkidle")
             assert not page.url.endswith("error.html"), f"a library failed to load: {external} {errors}"
             page.wait_for_function("() => window.$ && $.asv && $.asv.main_json.benchmarks", timeout=10_000)
 
-            page.goto(f"{base}index.html#{bench}", wait_until="networkidle")
-            # flot keeps its plot on the placeholder: count the points it drew.
-            count_points = """() => { const p = $('#main-graph').data('plot');
-                return p ? p.getData().reduce((n, s) => n + s.data.filter(
-                    xy => xy && xy[1] !== null && isFinite(xy[1])).length, 0) : -1; }"""
-            page.wait_for_function("() => $('#main-graph').data('plot')", timeout=10_000)
-            points = page.evaluate(count_points)
-            assert page.locator("#main-graph canvas.flot-base").count() == 1
-            page.screenshot(path=str(html.parent / "graph.png"))
+            for params, bench, revisions, path in graphs:
+                # A fresh page each: a hash change alone would leave the last plot in place.
+                graph_page = _open(browser, external, errors)
+                requested = []
+                graph_page.on("request", lambda r: "/graphs/" in r.url and requested.append(
+                    unquote(urlsplit(r.url).path).lstrip("/")))
+                graph_page.goto(_graph_url(base, params, bench), wait_until="networkidle")
+                graph_page.wait_for_function("() => $('#main-graph').data('plot')", timeout=10_000)
+                machine = params["machine"]
+                plotted[machine] = (bench, revisions, graph_page.evaluate(count_points))
+                assert graph_page.locator("#main-graph canvas.flot-base").count() == 1
+                assert set(requested) == {path}, f"{machine}: {bench}: requested {requested}"
+                graph_page.screenshot(path=str(html.parent / f"graph-{machine}.png"))
+                graph_page.close()
 
             # The tables sort with stupidtable (a newer version than asv's CDN one).
             for view in ("/summarylist", "/regressions"):
@@ -105,6 +204,30 @@ def test_site_works_offline(site):
         finally:
             browser.close()
 
-    assert points >= 2, f"{bench}: the graph shows {points} points"
+    for machine, (bench, revisions, points) in plotted.items():
+        assert points >= min(2, revisions), f"{machine}: {bench}: the graph shows {points} points"
     assert not external, f"requests off localhost: {external}"
-    assert not errors, f"console errors: {errors}"
+    assert not errors, f"console errors or failed requests: {errors}"
+
+
+def test_altered_vendored_file_is_refused(committed_html, tmp_path):
+    """The integrity hash publish-site.sh pins works on a same-origin file
+    without crossorigin: Chromium refuses flot once a byte changes, and asv
+    falls back to its error page."""
+    from playwright.sync_api import sync_playwright
+
+    html = tmp_path / "html"
+    shutil.copytree(committed_html, html)
+    with open(html / "vendor" / "flot@0.8.3" / "jquery.flot.js", "ab") as f:
+        f.write(b"\n")
+    external, errors = [], []
+    with _serve(html) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = _open(browser, external, errors)
+            page.goto(base + "index.html")
+            page.wait_for_url("**/error.html", timeout=10_000)
+        finally:
+            browser.close()
+    assert any("integrity" in e and "jquery.flot.js" in e for e in errors), errors
+    assert not external, f"requests off localhost: {external}"
