@@ -1,4 +1,5 @@
-"""ifft(fft(a) * filter): unfused CuPy vs nvmath FFT with an LTO-IR epilog or prolog (one call, planned, graph).
+"""ifft(fft(a) * filter): unfused CuPy vs nvmath FFT with an LTO-IR epilog or prolog (one call, planned, graph),
+and one cuFFTDx kernel.
 
 Also the variants, each its own workload: one filter shared by the batch, real signals (rfft), batched
 2-D images.
@@ -17,11 +18,6 @@ class FFTConv(_Suite):
     def setup_cache(self):  # asv keys a cache by where setup_cache is defined: one per workload
         return super().setup_cache()
 
-    def track_achieved_rate(self, *args):
-        return super().track_achieved_rate(*args)
-
-    track_achieved_rate.unit = "GB/s"
-
 
 class FFTConvColdStart(_ColdStart):
     workload_name = WORKLOAD
@@ -37,13 +33,8 @@ class FFTConvSharedFilter(_Suite):
     workload_name = SHARED
     params = params_for(SHARED)
 
-    def setup_cache(self):  # asv keys a cache by where setup_cache is defined: one per workload
+    def setup_cache(self):
         return super().setup_cache()
-
-    def track_achieved_rate(self, *args):
-        return super().track_achieved_rate(*args)
-
-    track_achieved_rate.unit = "GB/s"
 
 
 class RFFTConv(_Suite):
@@ -53,11 +44,6 @@ class RFFTConv(_Suite):
     def setup_cache(self):
         return super().setup_cache()
 
-    def track_achieved_rate(self, *args):
-        return super().track_achieved_rate(*args)
-
-    track_achieved_rate.unit = "GB/s"
-
 
 class FFTConv2D(_Suite):
     workload_name = CONV2D
@@ -65,8 +51,3 @@ class FFTConv2D(_Suite):
 
     def setup_cache(self):
         return super().setup_cache()
-
-    def track_achieved_rate(self, *args):
-        return super().track_achieved_rate(*args)
-
-    track_achieved_rate.unit = "GB/s"

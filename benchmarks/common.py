@@ -1,14 +1,20 @@
-"""Shared pieces of the asv suite: safe imports, GPU skips, and the two kinds of benchmark class.
+"""Shared pieces of the asv suite: safe imports, skips and failures, and the benchmark classes.
 
 Every benchmark runs the package's strategies through `fusion_kernels.measure`;
-none re-implements a kernel. Without a GPU, CuPy or nvmath-python, each
-parameter set is skipped with the reason (NotImplementedError) and `params`
-stay the same, so history lines never break.
+none re-implements a kernel. A case skips (NotImplementedError, with the reason)
+only when a library is missing, the strategy does not support the shape, or the
+device lacks the memory; a case that crashed or measured inconsistently raises
+its original exception, so asv records a FAILED benchmark, never an n/a.
+`params` stay the same with or without a GPU, so history lines never break.
+
+Every figure is lower-is-better, as asv reads them all (`asv compare`, the
+Regressions page): ratios are fused/unfused and time/bound, not speedups.
 """
 
 import contextlib
 import dataclasses
 import os
+import types
 
 
 @contextlib.contextmanager
@@ -27,22 +33,23 @@ with safe_import():
 
 # A quick run (`bash scripts/asv-offline.sh --quick`, which sets this and passes `--quick --dry-run`):
 # a smoke test that every benchmark runs, not figures to keep. Each workload is measured at its
-# first ("small") shape and first dtype with few repeats; the rest skip, saying so. The cold start
+# first ("small") shape and first dtype with few samples; the rest skip, saying so. The cold start
 # (a fresh process and compiles per parameter set) runs for QUICK_COLD_STRATEGIES only, and its
 # peakmem_host_rss does not repeat the first call that track_first_call_seconds already made.
 QUICK_ENV = "FUSION_KERNELS_QUICK"
 QUICK = os.environ.get(QUICK_ENV, "") not in ("", "0")
-QUICK_REPEAT = 5
 QUICK_COLD_STRATEGIES = ("unfused", "fused_planned")
 QUICK_SKIP = f"not measured in a quick run ({QUICK_ENV}=1: first shape and first dtype only)"
 
 
 def quick_options(workload_name) -> dict:
-    """measure_workload keywords for this run: the first shape and few repeats in a quick run, else none."""
+    """measure_workload keywords for this run: the first shape, first dtype, small budgets in a quick run."""
     if not QUICK or workloads is None:
         return {}
     w = workloads.WORKLOADS[workload_name]
-    return {"shapes": [next(iter(w.shapes.values()))], "dtypes": [w.dtypes[0]], "repeat": QUICK_REPEAT}
+    fast = timing.Criterion(min_samples=3, max_noise=0.05, max_seconds=0.02)
+    return {"shapes": [next(iter(w.shapes.values()))], "dtypes": [w.dtypes[0]], "device_criterion": fast,
+            "wall_criterion": fast}
 
 
 def params_for(workload_name):
@@ -54,99 +61,189 @@ def params_for(workload_name):
 
 
 def samples(xs):
-    """A track_ value asv gives full statistics to (median, CI, Mann-Whitney)."""
+    """A track_ value asv gives full statistics to (median, CI, Mann-Whitney on recorded samples)."""
     return {"samples": list(xs), "number": 1}
 
 
-class _Suite:
-    """Steady-state figures of every strategy, shape and dtype of one workload.
+# Figures whose meaning and measurement did not change keep the version (asv's code hash) their
+# history was recorded under, so the history carries over though their code moved. A new or
+# changed figure has its own version: bump it when its measurement changes.
+HISTORY_VERSIONS = {
+    "FFTConv.track_call_seconds": "8ede5fdb15097424bf1b0a360a5340c68949d2697e161c2ec2f846ca14f4ab1c",
+    "FFTConv.track_host_seconds": "b3c88a1252f2dddcd3b729b16cde66307773dfe04418b53f2a2c01643f23eafc",
+    "FFTConv.track_library_device_bytes": "d21aaaedd1c6d25132f0c3b8f7d20c925b34b5c53df729c7f257a89178ebba51",
+    "FFTConv.track_peak_device_bytes": "1e70c7a0970db56d6b0ea1bef159f4305f0783695c7cd37aa0d2bb6cf7c14dd5",
+    "FFTConv2D.track_call_seconds": "a9b5e7df66c1f761db12e0f8a462aa9def462983e1642fe75949f96decc2827f",
+    "FFTConv2D.track_host_seconds": "ede3f3f06d21acab57b7e5f6456eab1378b225b21cf3d034012b24d6b2a45afa",
+    "FFTConv2D.track_library_device_bytes": "df4d49d27a7bf7fbc987a16eb480c37cf8b9f55de027f776670d5f618fffc875",
+    "FFTConv2D.track_peak_device_bytes": "2024c2669c22233d6bf0020a55727f646d4c0e6e27615fa256946c3fcc0ddf16",
+    "FFTConvSharedFilter.track_call_seconds": "0472663cde9faa9a5452a7d566a5811f180aaa93301b44f87a28e119683a2ac6",
+    "FFTConvSharedFilter.track_host_seconds": "5df7d7c9e1ac743b0956201e191667dc8bbfa496ad962ab10aaf395b5764a9e7",
+    "FFTConvSharedFilter.track_library_device_bytes": "8788ddd5c80900f5edc910f1a7c7dc3e9a900abb5cf12f7a0a30a1329cf1aa17",
+    "FFTConvSharedFilter.track_peak_device_bytes": "64273320484288dc15d3fdf7888bc70704d976c9ffaa2e9609b65e9b11ded361",
+    "RFFTConv.track_call_seconds": "5311611ac2d6848e33494b239dbd9522bcbd19c44a999c0858fe2719fbb77b9b",
+    "RFFTConv.track_host_seconds": "3b896916844886a8609b4b6e734bb5119818fc1d1387a0eef279e0468a0004d6",
+    "RFFTConv.track_library_device_bytes": "baea3c8c5d62ceb2a393c58367b9f9c2f8aac5a9eec5bc9c4da24998cdb10662",
+    "RFFTConv.track_peak_device_bytes": "fd700e64789512df57be332ca15990c4b9c0c644f45383022cbf83cf1d3aad6e",
+    "MatmulBiasReLU.track_call_seconds": "527239ba7788b36bb435e3a5e0469e2ed739f793e02c8ed3bc1e4eec3b00b5db",
+    "MatmulBiasReLU.track_host_seconds": "2ffc082b3f5a875f704355a1d5da8f754764aa824c41dfa0e44896e7caacdb88",
+    "MatmulBiasReLU.track_library_device_bytes": "5bfac0dd1553de9b4813dc526b333681a06087350ae051c907241b7acc9e4e47",
+    "MatmulBiasReLU.track_peak_device_bytes": "b4d0b0580be8d7fb45e329ab55a6e79b65ccf56bacb90f30102c5b4da16f2f88",
+    "MatmulEpilogs.track_call_seconds": "d39803b7a946523f9f32b01d15a762e1e33d27893cde9fc7cfee771ac554901b",
+    "MatmulEpilogs.track_host_seconds": "9a7b8faf8cba96fe76881fe3d88fff7a55d2b3a501fed6461f4ca9da7ab33f66",
+    "MatmulEpilogs.track_library_device_bytes": "4a6024b45bef1e231184be35963d536c8fe7b42eecb02d54027df57eec3c8988",
+    "MatmulEpilogs.track_peak_device_bytes": "5e78a6d490e6c9e845a5bc894805c9e1681c5f5a6247dc4b44a0f19bd39a9d12",
+    "MatmulPeers.track_call_seconds": "69ac783486538106f64396bfb011e83d64d02142131400cf5224c106904746cb",
+    "MatmulPeers.track_host_seconds": "8b5c46f6afac5a002aaa08be5e5c2bf6c158db3079996c4f970bb45082c9d92f",
+    "MatmulPeers.track_library_device_bytes": "c67b4ce1486c5d26900b1fa8c5714e87d93d26185dd5c7f362551908dbc95a01",
+    "MatmulPeers.track_peak_device_bytes": "ac930a759bdc220827e6d630b6101897fdf66860ee1bd74b0187ce6b8bee4efb",
+}
+FIGURE_VERSION = "1"  # the figures new with the blocking-kernel timing engine
 
-    All cases are measured once per commit in `setup_cache`, in one process
-    (asv would otherwise start a process, import CUDA libraries and plan again
-    for every method and parameter set); each method reports one figure:
 
-    track_call_seconds          call time: wall clock of one call from an idle GPU
-                                (synchronised before and after, cold L2),
-                                host launch cost included
-    track_device_seconds        device time: CUDA events around back-to-back calls
-    track_host_seconds          host time spent inside one call (its launch cost)
-    track_peak_device_bytes     most CuPy-pool memory live during one call, output included
-    track_library_device_bytes  device memory a fresh object's first call leaves allocated
-                                (plans, workspaces; cudaMemGetInfo, pool blocks freed)
-    track_achieved_rate         TFLOP/s (matmul) or GB/s (FFT) at the median device time
-    track_roofline_fraction     roofline floor / median device time (1.0 = at the bound)
-    track_speedup_vs_unfused    unfused device time / this strategy's (> 1: fusion wins)
+class _Cases:
+    """Steady-state figures of cases measured together, once per commit, in `setup_cache`.
+
+    asv would otherwise start a process, import the CUDA libraries and plan again
+    for every method and parameter set. A case is keyed by all its parameters;
+    subclasses say how to measure (`measure_all`). Each method reports one figure:
+
+    track_call_seconds           call time: wall clock of one call from an idle GPU
+                                 (synchronised before and after, cold L2), host launch cost included
+    track_host_seconds           host time spent inside one call (its launch cost)
+    track_cold_device_seconds    device time of one call, L2 flushed, the stream held by a blocking
+                                 kernel while the call is queued: no host cost (nvbench's cold GPU time)
+    track_warm_device_seconds    device time per call of back-to-back calls queued behind the
+                                 blocking kernel, L2 warm
+    track_peak_device_bytes      most memory allocated during one call, output included
+    track_resident_device_bytes  memory the strategy object holds between calls (plans, workspaces,
+                                 a graph's private pool with its outputs)
+    track_library_device_bytes   device memory a fresh object's first call leaves allocated (libraries
+                                 loaded for the first time included)
+    track_time_over_bound        cold device time / the roofline floor (1.0: at the bound)
     """
 
-    workload_name = None
-    param_names = ["strategy", "shape", "dtype"]
-    timeout = 1200
+    timeout = 1800
+    FIGURES = ("track_call_seconds", "track_host_seconds", "track_cold_device_seconds", "track_warm_device_seconds",
+               "track_peak_device_bytes", "track_resident_device_bytes", "track_library_device_bytes",
+               "track_time_over_bound", "track_ratio_to_unfused")
+
+    def __init_subclass__(cls, **kwargs):
+        # Each class gets its own copy of each figure, so each can carry its own asv version.
+        super().__init_subclass__(**kwargs)
+        for name in cls.FIGURES:
+            fn = getattr(cls, name, None)
+            if fn is None:
+                continue
+            copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+            copy.__dict__.update(fn.__dict__)
+            copy.__qualname__ = f"{cls.__name__}.{name}"
+            copy.version = HISTORY_VERSIONS.get(f"{cls.__name__}.{name}", FIGURE_VERSION)
+            setattr(cls, name, copy)
+
+    def measure_all(self) -> dict:
+        """{params tuple: CaseResult}"""
+        raise NotImplementedError
 
     def setup_cache(self):
         if measure is None:
             return {}
-        results = measure.measure_workload(self.workload_name, **quick_options(self.workload_name))
-        return {key: dataclasses.asdict(res) for key, res in results.items()}
+        return {key: dataclasses.asdict(res) for key, res in self.measure_all().items()}
 
-    def setup(self, results, strategy, shape, dtype):
-        self.case(results, strategy, shape, dtype)
+    def setup(self, results, *params):
+        self.case(results, *params)
 
     @staticmethod
-    def case(results, strategy, shape, dtype):
+    def case(results, *params):
         if measure is None:
             raise NotImplementedError("fusion_kernels is not importable at this commit")
-        entry = results.get((strategy, shape, dtype))
+        entry = results.get(tuple(params))
         if entry is None:
-            raise NotImplementedError(QUICK_SKIP if QUICK else f"{strategy} {shape} {dtype} is not in this commit's suite")
+            raise NotImplementedError(QUICK_SKIP if QUICK else f"{' '.join(params)} is not in this commit's suite")
+        if entry.get("error"):
+            measure.raise_failure(entry)  # a crash is a failure in asv, not a skip
         if entry["skip"]:
             raise NotImplementedError(entry["skip"])
         return entry
 
-    def track_call_seconds(self, results, strategy, shape, dtype):
-        return samples(self.case(results, strategy, shape, dtype)["call_seconds"])
+    def _cold_median(self, results, *params):
+        return timing.median(self.case(results, *params)["cold_device_seconds"])
+
+    def track_call_seconds(self, results, *params):
+        return samples(self.case(results, *params)["call_seconds"])
 
     track_call_seconds.unit = "seconds"
 
-    def track_device_seconds(self, results, strategy, shape, dtype):
-        return samples(self.case(results, strategy, shape, dtype)["device_seconds"])
-
-    track_device_seconds.unit = "seconds"
-
-    def track_host_seconds(self, results, strategy, shape, dtype):
-        return samples(self.case(results, strategy, shape, dtype)["host_seconds"])
+    def track_host_seconds(self, results, *params):
+        return samples(self.case(results, *params)["host_seconds"])
 
     track_host_seconds.unit = "seconds"
 
-    def track_peak_device_bytes(self, results, strategy, shape, dtype):
-        return self.case(results, strategy, shape, dtype)["peak_device_bytes"]
+    def track_cold_device_seconds(self, results, *params):
+        return samples(self.case(results, *params)["cold_device_seconds"])
+
+    track_cold_device_seconds.unit = "seconds"
+
+    def track_warm_device_seconds(self, results, *params):
+        return samples(self.case(results, *params)["warm_device_seconds"])
+
+    track_warm_device_seconds.unit = "seconds"
+
+    def track_peak_device_bytes(self, results, *params):
+        return self.case(results, *params)["peak_device_bytes"]
 
     track_peak_device_bytes.unit = "bytes"
 
-    def track_library_device_bytes(self, results, strategy, shape, dtype):
-        return self.case(results, strategy, shape, dtype)["library_device_bytes"]
+    def track_resident_device_bytes(self, results, *params):
+        return self.case(results, *params)["resident_device_bytes"]
+
+    track_resident_device_bytes.unit = "bytes"
+
+    def track_library_device_bytes(self, results, *params):
+        return self.case(results, *params)["library_device_bytes"]
 
     track_library_device_bytes.unit = "bytes"
 
-    def _device_median(self, results, strategy, shape, dtype):
-        return timing.median(self.case(results, strategy, shape, dtype)["device_seconds"])
+    def track_time_over_bound(self, results, *params):
+        entry = self.case(results, *params)
+        return samples([t / entry["bound_seconds"] for t in entry["cold_device_seconds"]])
 
-    def track_achieved_rate(self, results, strategy, shape, dtype):
-        entry = self.case(results, strategy, shape, dtype)
-        rate_unit = workloads.WORKLOADS[self.workload_name].rate_unit
-        work = entry["flops"] / 1e12 if rate_unit == "TFLOP/s" else entry["bytes"] / 1e9
-        return work / self._device_median(results, strategy, shape, dtype)
+    track_time_over_bound.unit = "x"
 
-    def track_roofline_fraction(self, results, strategy, shape, dtype):
-        entry = self.case(results, strategy, shape, dtype)
-        return entry["bound_seconds"] / self._device_median(results, strategy, shape, dtype)
+class _AgainstUnfused(_Cases):
+    """Cases with an unfused baseline (`baseline`): adds
 
-    track_roofline_fraction.unit = "fraction"
+    track_ratio_to_unfused       cold device time / unfused's (< 1: fusion wins)
+    """
 
-    def track_speedup_vs_unfused(self, results, strategy, shape, dtype):
-        base = self._device_median(results, "unfused", shape, dtype)
-        return base / self._device_median(results, strategy, shape, dtype)
+    def baseline(self, params: tuple) -> tuple:
+        """The params of the unfused case the ratio is taken against."""
+        raise NotImplementedError
 
-    track_speedup_vs_unfused.unit = "x"
+    def track_ratio_to_unfused(self, results, *params):
+        entry = self.case(results, *params)
+        base = self.baseline(tuple(params))
+        try:
+            unfused = self._cold_median(results, *base)
+        except NotImplementedError as exc:
+            raise NotImplementedError(f"no unfused baseline: {exc}") from None
+        return samples([t / unfused for t in entry["cold_device_seconds"]])
+
+    track_ratio_to_unfused.unit = "x"
+
+
+
+class _Suite(_AgainstUnfused):
+    """Every strategy, shape and dtype of one workload."""
+
+    workload_name = None
+    param_names = ["strategy", "shape", "dtype"]
+
+    def measure_all(self):
+        return measure.measure_workload(self.workload_name, **quick_options(self.workload_name))
+
+    def baseline(self, params):
+        return ("unfused", *params[1:])
 
 
 class _ColdStart:
@@ -190,67 +287,3 @@ class _ColdStart:
             return
         with self.factory(*self.args) as call:
             call()
-
-
-class _Family:
-    """Steady-state figures of several workloads measured together, once, in `setup_cache`;
-    a case is keyed by all its parameters. Same figures and skips as `_Suite`; subclasses
-    say how to measure (`measure_all`) and what a case's baseline is (`baseline`)."""
-
-    timeout = 1800
-
-    def measure_all(self) -> dict:
-        """{params tuple: CaseResult}"""
-        raise NotImplementedError
-
-    def setup_cache(self):
-        if measure is None:
-            return {}
-        return {key: dataclasses.asdict(res) for key, res in self.measure_all().items()}
-
-    def setup(self, results, *params):
-        self.case(results, *params)
-
-    @staticmethod
-    def case(results, *params):
-        if measure is None:
-            raise NotImplementedError("fusion_kernels is not importable at this commit")
-        entry = results.get(tuple(params))
-        if entry is None:
-            raise NotImplementedError(QUICK_SKIP if QUICK else f"{' '.join(params)} is not in this commit's suite")
-        if entry["skip"]:
-            raise NotImplementedError(entry["skip"])
-        return entry
-
-    def _device_median(self, results, *params):
-        return timing.median(self.case(results, *params)["device_seconds"])
-
-    def track_call_seconds(self, results, *params):
-        return samples(self.case(results, *params)["call_seconds"])
-
-    track_call_seconds.unit = "seconds"
-
-    def track_device_seconds(self, results, *params):
-        return samples(self.case(results, *params)["device_seconds"])
-
-    track_device_seconds.unit = "seconds"
-
-    def track_host_seconds(self, results, *params):
-        return samples(self.case(results, *params)["host_seconds"])
-
-    track_host_seconds.unit = "seconds"
-
-    def track_peak_device_bytes(self, results, *params):
-        return self.case(results, *params)["peak_device_bytes"]
-
-    track_peak_device_bytes.unit = "bytes"
-
-    def track_library_device_bytes(self, results, *params):
-        return self.case(results, *params)["library_device_bytes"]
-
-    track_library_device_bytes.unit = "bytes"
-
-    def track_roofline_fraction(self, results, *params):
-        return self.case(results, *params)["bound_seconds"] / self._device_median(results, *params)
-
-    track_roofline_fraction.unit = "fraction"

@@ -31,7 +31,7 @@ def test_call(benchmark, case, strategy):
     args = workload.make_inputs(shape, dtype, seed=0)
     with workload.strategies[strategy](*args) as call:
         call()
-        benchmark.extra_info.update(device_seconds=timing.median(timing.device_times(call)))
+        benchmark.extra_info.update(warm_device_seconds=timing.warm_device_times(call).median)
         benchmark.extra_info["calls_per_round"] = BATCH
 
         def batch():

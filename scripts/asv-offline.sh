@@ -1,56 +1,69 @@
 #!/usr/bin/env bash
-# asv across commits on a GPU machine with CuPy/nvmath-python already installed
-# and no internet: nothing is downloaded. Each commit is checked out into a
-# temporary worktree and put first on the benchmarks' import path; asv runs in
-# the "existing" environment (this Python) and saves results under the commit.
+# asv across commits on a GPU machine whose Python already has CuPy/nvmath-python and no
+# internet: nothing is built or downloaded. asv itself walks the commits, in the `checkout`
+# environment (src/fusion_kernels/asv_env.py): each commit's src/ is imported by the benchmarks,
+# and the environment records the GPU software fingerprint (driver, CUDA, cuBLASLt, cuFFT,
+# nvmath-python, CuPy, numba-cuda, SM clock policy) with every result. Raw samples are kept
+# (--record-samples), for asv's statistical tests.
 #
 #   bash scripts/asv-offline.sh [--machine NAME] [--python PY] [--quick] REVS [-- ASV_RUN_ARGS...]
 #   REVS: a range (HEAD~3..HEAD) or commits separated by spaces
-#   e.g. bash scripts/asv-offline.sh HEAD~2^..HEAD -- --bench MatmulBiasReLU
+#   e.g. bash scripts/asv-offline.sh HEAD -- --bench MatmulBiasReLU
 #
-# --quick: a smoke test that every benchmark runs (asv --quick, nothing saved): each
-# workload at its first shape and first dtype with few repeats (FUSION_KERNELS_QUICK=1,
-# see benchmarks/common.py); other parameters skip, saying so.
+# --quick: a smoke test that every benchmark runs (asv --quick, nothing saved): each workload at
+# its first shape and first dtype with few samples (FUSION_KERNELS_QUICK=1, benchmarks/common.py).
 #
-# The machine is named after the GPU ("h100-80gb-hbm3") unless --machine is given.
-# Interrupted (Ctrl-C), it keeps the results of every commit that finished (asv
-# saves a commit's results when the commit is done) and removes a result file
-# that was being written and does not parse, so nothing is left half-written.
+# The machine is named after the GPU ("h200") unless --machine is given. At the end it lists
+# why cases were skipped and which failed. Interrupted (Ctrl-C, SIGTERM, SIGHUP), it stops asv
+# and its benchmark processes, keeps the results of commits that finished and removes a result
+# file that was being written, and its temporary files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=$(command -v python3)
+usage="usage: bash scripts/asv-offline.sh [--machine NAME] [--python PY] [--quick] REVS [-- ASV_RUN_ARGS...]"
+die() { echo "asv-offline: $1" >&2; [ "${2:-}" = usage ] && echo "$usage" >&2; exit 2; }
+python=$(command -v python3 || true)
 machine=
 revs=()
 quick=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --machine) machine=$2; shift 2 ;;
-    --python) python=$2; shift 2 ;;
+    --machine|--python)
+      [ $# -ge 2 ] && [ -n "$2" ] && [[ "$2" != --* ]] || die "$1 needs a value" usage
+      if [ "$1" = --machine ]; then machine=$2; else python=$2; fi
+      shift 2 ;;
     --quick) quick=(--quick --dry-run); export FUSION_KERNELS_QUICK=1; shift ;;
+    -h|--help) echo "$usage"; exit 0 ;;
     --) shift; break ;;
+    -*) die "unknown option $1" usage ;;
     *) revs+=("$1"); shift ;;
   esac
 done
-[ ${#revs[@]} -gt 0 ] || { echo "usage: $0 [--machine NAME] [--python PY] [--quick] REVS [-- ASV_RUN_ARGS]" >&2; exit 2; }
-if [ -z "$machine" ]; then
-  machine=$(PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" "$python" -c \
-    'from fusion_kernels import backend; print(backend.machine_name())')
-fi
-"$python" -m asv machine --yes --machine "$machine" >/dev/null
+[ ${#revs[@]} -gt 0 ] || die "no commits given" usage
 
 commits=()
 for r in "${revs[@]}"; do
   if [[ "$r" == *..* ]]; then
-    mapfile -t more < <(git rev-list --reverse "$r"); commits+=("${more[@]}")
+    mapfile -t more < <(git rev-list --reverse "$r" 2>/dev/null) || die "not a range of this repository: $r"
+    commits+=("${more[@]}")
   else
-    commits+=("$(git rev-parse --verify "$r^{commit}")")
+    commits+=("$(git rev-parse -q --verify "$r^{commit}" 2>/dev/null)") || die "not a commit of this repository: $r"
   fi
 done
+[ ${#commits[@]} -gt 0 ] || die "the range ${revs[*]} holds no commit"
+[ -n "$python" ] && command -v "$python" >/dev/null || die "no Python at '${python:-python3}' (--python PY)"
+"$python" -m asv --version >/dev/null 2>&1 || die "asv is not importable by $python (pip install 'fusion-kernels[test]')"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+if [ -z "$machine" ]; then
+  machine=$("$python" -m fusion_kernels fingerprint --machine) || exit 1  # it says why (no GPU: pass --machine)
+fi
 
-tmp=$(mktemp -d)
-# asv resolves the configured branches even when told the commit; a CI checkout
-# (detached HEAD, no local main) has none, so point a private copy of the config at HEAD.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/asv-offline.XXXXXX")
+mkdir "$tmp/asv-tmp"  # asv's own temporary folders (its benchmark server's), removed with ours
+printf '%s\n' "${commits[@]}" > "$tmp/commits"
 conf=asv.conf.json
+results_dir=$("$python" -c 'import json5; print(json5.load(open("asv.conf.json")).get("results_dir", ".asv/results"))')
+# asv resolves the configured branches even when told the commits; a CI checkout (detached HEAD,
+# no local main) has none, so a private copy of the config points at HEAD.
 if ! "$python" -c 'import json5, subprocess, sys
 branches = json5.load(open("asv.conf.json")).get("branches", ["main"])
 sys.exit(any(subprocess.run(["git", "rev-parse", "-q", "--verify", b + "^{commit}"], capture_output=True).returncode for b in branches))'; then
@@ -59,7 +72,8 @@ sys.exit(any(subprocess.run(["git", "rev-parse", "-q", "--verify", b + "^{commit
 c = json5.load(open("asv.conf.json")); c["branches"] = ["HEAD"]; json.dump(c, open(sys.argv[1], "w"), indent=4)' "$conf"
   echo "asv-offline: a configured branch is missing here; benchmarking against HEAD's history" >&2
 fi
-results_dir=$("$python" -c 'import json5, sys; print(json5.load(open("asv.conf.json")).get("results_dir", ".asv/results"))' 2>/dev/null || echo asv/results)
+
+asv_pid=
 drop_half_written() {
   "$python" - "$results_dir/$machine" <<'PY'
 import json, pathlib, sys
@@ -71,13 +85,37 @@ for path in pathlib.Path(sys.argv[1]).glob("*.json"):
         print(f"asv-offline: removed half-written {path}", file=sys.stderr)
 PY
 }
-trap 'git worktree prune; rm -rf "$tmp"; [ "$conf" = asv.conf.json ] || rm -f "$conf"' EXIT
-trap 'echo "asv-offline: interrupted; results of finished commits are kept" >&2; drop_half_written; exit 130' INT TERM
-for sha in "${commits[@]}"; do
-  wt="$tmp/$sha"
-  git worktree add --detach -f "$wt" "$sha" >/dev/null
-  echo "== $(git log -1 --format='%h %s' "$sha")"
-  ASV_PYTHONPATH="$wt/src${PYTHONPATH:+:$PYTHONPATH}" \
-    "$python" -m asv run --config "$conf" --environment "existing:$python" --set-commit-hash "$sha" --machine "$machine" ${quick[@]+"${quick[@]}"} "$@"
-  git worktree remove --force "$wt"
-done
+cleanup() {
+  rm -rf "$tmp"
+  [ "$conf" = asv.conf.json ] || rm -f "$conf"
+}
+on_signal() {
+  trap - INT TERM HUP
+  echo "asv-offline: interrupted ($1); results of finished commits are kept" >&2
+  if [ -n "$asv_pid" ]; then
+    kill -TERM -- "-$asv_pid" 2>/dev/null || true  # asv and its benchmark server: one process group
+    for _ in $(seq 50); do kill -0 -- "-$asv_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$asv_pid" 2>/dev/null || true
+    wait "$asv_pid" 2>/dev/null || true
+  fi
+  drop_half_written
+  cleanup
+  exit "$2"
+}
+trap cleanup EXIT
+trap 'on_signal SIGINT 130' INT
+trap 'on_signal SIGTERM 143' TERM
+trap 'on_signal SIGHUP 129' HUP
+
+"$python" -m asv machine --yes --machine "$machine" >/dev/null
+samples=(--record-samples)
+[ ${#quick[@]} -eq 0 ] || samples=()
+# setsid: asv in its own process group, so an interrupt can end it and its benchmark processes together.
+TMPDIR="$tmp/asv-tmp" setsid "$python" -m asv run --config "$conf" -E "checkout:$python" --machine "$machine" --show-stderr \
+  ${samples[@]+"${samples[@]}"} ${quick[@]+"${quick[@]}"} "HASHFILE:$tmp/commits" "$@" > >(tee "$tmp/log") 2>&1 &
+asv_pid=$!
+status=0
+wait "$asv_pid" || status=$?
+asv_pid=
+"$python" -m fusion_kernels asv-summary "$tmp/log" || true
+exit "$status"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_asv_offline import asv_available
+from test_asv_offline import asv_available, asv_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,9 @@ import json, sys
 sys.path.insert(0, '.')
 from benchmarks import common
 from fusion_kernels import workloads
-out = {"quick": common.QUICK, "fft": common.quick_options("fft_conv"), "mm": common.quick_options("matmul_bias_relu")}
+def show(options):
+    return {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in options.items()}
+out = {"quick": common.QUICK, "fft": show(common.quick_options("fft_conv")), "mm": show(common.quick_options("matmul_bias_relu"))}
 try:
     common._Suite.case({}, "unfused", "16384x4096", "complex64")
 except NotImplementedError as exc:
@@ -51,9 +53,10 @@ def test_quick_run_measures_the_first_shape_with_few_repeats():
 
     got = probe(quick=True)
     assert got["quick"] is True
-    assert got["fft"] == {"shapes": [list(suite.FFT_SHAPES["small"])], "dtypes": [suite.FFT_DTYPES[0]], "repeat": 5}
-    assert got["mm"] == {"shapes": [list(suite.MATMUL_SHAPES["small"])], "dtypes": [suite.MATMUL_DTYPES[0]],
-                         "repeat": 5}
+    assert got["fft"]["shapes"] == [list(suite.FFT_SHAPES["small"])] and got["fft"]["dtypes"] == [suite.FFT_DTYPES[0]]
+    assert got["mm"]["shapes"] == [list(suite.MATMUL_SHAPES["small"])] and got["mm"]["dtypes"] == [suite.MATMUL_DTYPES[0]]
+    for criterion in (got["fft"]["device_criterion"], got["mm"]["wall_criterion"]):  # few samples, a small budget
+        assert criterion["min_samples"] <= 3 and criterion["max_seconds"] <= 0.05
     assert "quick run" in got["missing"]
     assert "quick run" in got["cold"]  # the cold start at the other dtypes skips, saying why
     assert "cold start of unfused, fused_planned only" in got["cold_strategy"]
@@ -66,16 +69,35 @@ def test_a_full_run_measures_everything():
     assert "quick run" not in got.get("cold", "") and "quick run" not in got.get("cold_strategy", "")
 
 
-@pytest.mark.skipif(shutil.which("git") is None or not asv_available(), reason="needs git and asv")
-def test_quick_asv_run_saves_nothing(tmp_path):
-    repo = tmp_path / "repo"
+@pytest.fixture(scope="module")
+def quick_asv_run(tmp_path_factory):
+    """`scripts/asv-offline.sh --quick` in a clone, with HOME an empty temporary folder: (output, clone, that HOME)."""
+    if shutil.which("git") is None or not asv_available():
+        pytest.skip("needs git and asv")
+    tmp_path = tmp_path_factory.mktemp("asv-quick")
+    repo, home = tmp_path / "repo", tmp_path / "home"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])))
     out = subprocess.run(
         ["bash", "scripts/asv-offline.sh", "--machine", "ci-test", "--python", sys.executable, "--quick", "HEAD",
          "--", "--bench", "MatmulBiasReLUColdStart.track_first_call_seconds"],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+        cwd=repo, env=asv_env(repo, home), capture_output=True, text=True, timeout=300)
+    return out, repo, home
+
+
+def test_quick_asv_run_saves_nothing(quick_asv_run):
+    out, repo, *_ = quick_asv_run
     assert out.returncode == 0, out.stdout + out.stderr
     assert "track_first_call_seconds" in out.stdout and "Running 1 total benchmarks" in out.stdout
     saved = [p.name for p in (repo / "asv" / "results" / "ci-test").glob("*.json") if p.name != "machine.json"]
     assert saved == []  # a quick run is a smoke test: its figures are not kept
+    assert "skipped:" in out.stdout  # the run ends with why cases were skipped
+
+
+def test_asv_runs_never_write_the_users_home(quick_asv_run):
+    out, _, home = quick_asv_run
+    assert out.returncode == 0, out.stdout + out.stderr
+    # asv writes its machine file to $HOME/.asv-machine.json: that it is in the temporary HOME, which was
+    # empty, shows the user's was not written. (The user's own file is not compared before and after:
+    # other asv runs on the machine may write it meanwhile.)
+    assert [p.name for p in home.iterdir()] == [".asv-machine.json"]
+    assert "ci-test" in json.loads((home / ".asv-machine.json").read_text())

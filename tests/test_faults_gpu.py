@@ -16,10 +16,10 @@ def test_case_that_does_not_fit_is_skipped_with_reason(cp):
 def test_out_of_memory_during_a_case_is_a_skip_and_the_next_case_runs(cp, monkeypatch):
     monkeypatch.setattr(measure, "fits", lambda *a: None)  # let the allocation itself fail
     out = measure.measure_workload("fft_conv", strategies=["unfused"], shapes=[(1 << 20, 1 << 14), (64, 256)],
-                                   dtypes=["complex64"], repeat=5, warm=False)
+                                   dtypes=["complex64"], warm=False)
     big, small = out[("unfused", "1048576x16384", "complex64")], out[("unfused", "64x256", "complex64")]
-    assert big.skip.startswith("out of device memory")
-    assert small.skip is None and len(small.call_seconds) == 5
+    assert big.skip.startswith("out of device memory") and big.error is None
+    assert small.measured and len(small.call_seconds) >= 10
 
 
 @pytest.mark.nvmath

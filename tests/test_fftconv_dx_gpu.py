@@ -138,14 +138,14 @@ def test_unsupported_size_is_a_value_error_naming_n(cp, n):
 
 
 def test_measure_skips_an_unsupported_size_with_the_reason(cp):
-    res = measure.measure_case("fft_conv", "single_kernel", (4, 8192), "complex64", repeat=3)
+    res = measure.measure_case("fft_conv", "single_kernel", (4, 8192), "complex64")
     assert res.skip.startswith("not supported: n = a.shape[-1] must be a power of two") and res.call_seconds == []
 
 
 def test_measure_runs_the_suite_small_shape(cp):
-    res = measure.measure_case("fft_conv", "single_kernel", suite.FFT_SHAPES["small"], "complex64", repeat=5, check=True)
-    assert res.skip is None, res.error_trace
-    assert res.relative_error <= tolerances.tolerance("complex64") and len(res.device_seconds) > 0
+    res = measure.measure_case("fft_conv", "single_kernel", suite.FFT_SHAPES["small"], "complex64", check=True)
+    assert res.measured, res.error_trace
+    assert res.correct and len(res.cold_device_seconds) >= 10 and res.device_mode == "blocked"
 
 
 def test_bad_out_is_refused(cp):

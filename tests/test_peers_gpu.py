@@ -47,12 +47,12 @@ def test_addmm_activation_returns_a_view_of_the_transposed_product(cp):
 @pytest.mark.gpu
 @pytest.mark.torch
 def test_peers_run_on_cupys_current_stream(cp):
-    # On a non-default CuPy stream, device_times' events must bracket the torch kernels:
+    # On a non-default CuPy stream, the events (and the blocking kernel) must bracket the torch kernels:
     # a large matmul cannot take a few microseconds.
     args = inputs.matmul_inputs((4096, 4096, 4096), "float32", seed=44)
     stream = cp.cuda.Stream(non_blocking=True)
     with stream, peers.torch_eager(*args) as call:
-        t = timing.median(timing.device_times(call, batch=3, samples=3))
+        t = timing.warm_device_times(call, batch=3, criterion=timing.Criterion(min_samples=3, max_seconds=0.1)).median
         got = call()
         stream.synchronize()
     assert t > 1e-3  # 137 GFLOP: over 1 ms on any current GPU
@@ -66,7 +66,7 @@ def test_peers_run_on_cupys_current_stream(cp):
 def test_compile_happens_at_construction(cp):
     args = inputs.matmul_inputs((96, 64, 80), "float16", seed=45)
     with peers.torch_compile(*args) as call:
-        times = timing.host_times(call, repeat=5, warmup=0)
+        times = timing.host_times(call, criterion=timing.Criterion(min_samples=5, max_samples=5), warmup=0)
     assert max(times) < 0.5  # no compilation inside a timed call
 
 

@@ -1,3 +1,10 @@
-from .cli import main
+import sys
 
-raise SystemExit(main())
+try:
+    from .cli import main
+
+    code = main()
+except KeyboardInterrupt:  # before main() could catch it (while importing)
+    print("fusion-kernels: interrupted", file=sys.stderr)
+    code = 130
+raise SystemExit(code)

@@ -9,7 +9,7 @@ measuring. The measuring function is a parameter, so the decision logic runs
 
 from __future__ import annotations
 
-import warnings
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +32,9 @@ class Decision:
         best = self.seconds[self.choice]
         for name, sec in sorted(self.seconds.items(), key=lambda kv: kv[1]):
             mark = "*" if name == self.choice else " "
-            lines.append(f"{mark} {name:<16} {sec * 1e6:12.1f} us  {sec / best:6.2f}x")
+            # a hand-made Decision may hold 0 seconds: no ratio then, rather than a ZeroDivisionError
+            ratio = f"{sec / best:6.2f}x" if best > 0 else "     -"
+            lines.append(f"{mark} {name:<16} {sec * 1e6:12.1f} us  {ratio}")
         for name, why in self.failed.items():
             lines.append(f"  {name:<16} not measured: {why}")
         return "\n".join(lines)
@@ -44,31 +46,43 @@ def decision_key(device: str, versions: dict, workload: str, shape, dtype) -> st
 
 
 def device_seconds(name, factory, args) -> float:
-    """Median device seconds of one call of a fresh `factory(*args)` (needs the GPU)."""
+    """Median seconds per call of a fresh `factory(*args)` in a loop, host launches included (needs the GPU)."""
     from . import backend, timing
 
     with factory(*args) as call:
         call()
         with timing.gc_paused():
-            t = timing.median(timing.device_times(call, samples=5))
+            t = timing.median(timing.loop_times(call, samples=5))
     timing.synchronize()
     backend.cupy().get_default_memory_pool().free_all_blocks()
     return t
 
 
+def _check_decision(entry) -> None:
+    if not isinstance(entry, dict):
+        raise TypeError(f"expected an object, got {type(entry).__name__}")
+    choice, seconds, failed = entry["choice"], entry["seconds"], entry.get("failed", {})
+    if not isinstance(choice, str):
+        raise TypeError(f"choice must be a str, got {choice!r}")
+    if not isinstance(seconds, dict) or not seconds:
+        raise TypeError(f"seconds must be a non-empty object, got {seconds!r}")
+    for name, sec in seconds.items():
+        cache.positive_number(sec, f"seconds[{name!r}]")
+    if choice not in seconds or seconds[choice] != min(seconds.values()):
+        raise ValueError(f"choice {choice!r} is not the fastest of {seconds}")
+    if not isinstance(failed, dict) or not all(isinstance(v, str) for v in failed.values()):
+        raise TypeError(f"failed must map names to reasons, got {failed!r}")
+
+
+cache.register(KIND, _check_decision, "decision")
+
+
 def _cached(key: str, candidates) -> Decision | None:
-    entry = cache.get(KIND, key)
-    if entry is None:
-        return None
-    try:
-        choice, seconds = entry["choice"], {str(k): float(v) for k, v in entry["seconds"].items()}
-        failed = dict(entry.get("failed", {}))
-        if choice not in candidates or choice not in seconds:
-            return None  # decided among other candidates: decide again
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        warnings.warn(f"ignoring a malformed decision in {cache.path(KIND)}: {exc!r}", RuntimeWarning, stacklevel=3)
-        return None
-    return Decision(choice, seconds, failed, from_cache=True)
+    entry = cache.get(KIND, key)  # checked by _check_decision; a bad one is None, with a warning
+    if entry is None or entry["choice"] not in candidates:
+        return None  # none yet, or decided among other candidates: decide again
+    seconds = {str(k): float(v) for k, v in entry["seconds"].items()}
+    return Decision(entry["choice"], seconds, dict(entry.get("failed", {})), from_cache=True)
 
 
 def decide(key: str, candidates: dict, args, *, unavailable: dict | None = None, measure=device_seconds) -> Decision:
@@ -81,10 +95,13 @@ def decide(key: str, candidates: dict, args, *, unavailable: dict | None = None,
     found = _cached(key, candidates)
     if found is not None:
         return found
-    seconds, failed = {}, dict(unavailable or {})
+    seconds, failed = {}, {str(k): str(v) for k, v in (unavailable or {}).items()}  # stored: text only
     for name, factory in candidates.items():
         try:
-            seconds[name] = float(measure(name, factory, args))
+            t = float(measure(name, factory, args))
+            if not (math.isfinite(t) and t > 0):  # a broken timer: neither chosen nor remembered
+                raise ValueError(f"measured {t} seconds")
+            seconds[name] = t
         except Exception as exc:
             failed[name] = f"{type(exc).__name__}: {exc}"
     if not seconds:

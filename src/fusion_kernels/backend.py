@@ -266,6 +266,24 @@ def torch():
     return _torch_or_reason()[0]
 
 
+@functools.cache
+def _cuda_bench_or_reason():
+    try:
+        bench = importlib.import_module("cuda.bench")
+        bench.State  # noqa: B018 - loads the extension built for this CUDA major version
+    except Exception as exc:
+        return None, f"cuda-bench (NVIDIA's nvbench for Python) is not importable ({type(exc).__name__}: {exc}); pip install cuda-bench"
+    return bench, None
+
+
+def cuda_bench():
+    """The cuda.bench module (nvbench), or GPUUnavailable: only the timing cross-check needs it."""
+    why = gpu_reason() or _cuda_bench_or_reason()[1]
+    if why:
+        raise GPUUnavailable(why)
+    return _cuda_bench_or_reason()[0]
+
+
 def versions() -> dict[str, str]:
     """Versions of the libraries a number depends on ('missing' where absent)."""
     out = {}
@@ -278,6 +296,76 @@ def versions() -> dict[str, str]:
     if cp is not None:
         out["cuda_runtime"] = str(cp.cuda.runtime.runtimeGetVersion())
         out["cuda_driver"] = str(cp.cuda.runtime.driverGetVersion())
+    return out
+
+
+def _library_version(module: str, probe: str = "get_version") -> str:
+    """'major.minor.patch' of a CUDA library through nvmath's bindings (the copy nvmath itself loads)."""
+    try:
+        v = int(getattr(importlib.import_module(module), probe)())
+    except Exception:
+        return "unknown"
+    # cuBLAS(Lt) encode major*10000 + minor*100 + patch (>= 100000 since 10.0); cuFFT major*1000 + minor*100 + patch.
+    major, rest = divmod(v, 10000) if v >= 100000 else divmod(v, 1000)
+    minor, patch = divmod(rest, 100)
+    return f"{major}.{minor}.{patch}"
+
+
+def _nvml_facts() -> dict:
+    """Driver release and the SM clock policy from NVML, where nvidia-ml-py is installed."""
+    try:
+        import pynvml as nvml
+
+        nvml.nvmlInit()
+    except Exception as exc:
+        return {"driver": "unknown", "sm_clock": f"unknown (NVML: {type(exc).__name__})"}
+    try:
+        driver = nvml.nvmlSystemGetDriverVersion()
+        driver = driver.decode() if isinstance(driver, bytes) else str(driver)
+        h = nvml.nvmlDeviceGetHandleByIndex(cupy().cuda.Device().id)
+        mhz = {}
+        for key, fn in (("max", nvml.nvmlDeviceGetMaxClockInfo), ("app", nvml.nvmlDeviceGetApplicationsClock),
+                        ("default", nvml.nvmlDeviceGetDefaultApplicationsClock)):
+            try:
+                mhz[key] = int(fn(h, nvml.NVML_CLOCK_SM))
+            except Exception:
+                mhz[key] = None
+        if mhz["app"] is not None and mhz["app"] == mhz["default"]:
+            policy = f"default-{mhz['max']}MHz"
+        else:
+            policy = f"applications-{mhz['app']}MHz-of-{mhz['max']}MHz"
+        return {"driver": driver, "sm_clock": policy}
+    except Exception as exc:
+        return {"driver": "unknown", "sm_clock": f"unknown (NVML: {type(exc).__name__})"}
+    finally:
+        try:
+            nvml.nvmlShutdown()
+        except Exception:
+            pass
+
+
+def fingerprint() -> dict[str, str]:
+    """What a timing depends on besides our code: the GPU, its driver and clock policy, the CUDA
+    runtime, cuBLAS(Lt)/cuFFT and the Python libraries. Recorded with every asv result."""
+    import importlib.metadata as md
+
+    def dist(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return "missing"
+
+    out = {"gpu": gpu_reason() and f"none ({gpu_reason()})" or device_name()}
+    if gpu_reason() is None:
+        rt = cupy().cuda.runtime.runtimeGetVersion()
+        out["cuda"] = f"{rt // 1000}.{rt % 1000 // 10}"
+        out.update(_nvml_facts())
+        if nvmath_reason() is None:
+            out["cublaslt"] = _library_version("nvmath.bindings.cublasLt")
+            out["cufft"] = _library_version("nvmath.bindings.cufft")
+    out.update({"nvmath-python": dist("nvmath-python"), "cupy": next(
+        (v for v in (dist("cupy-cuda13x"), dist("cupy-cuda12x"), dist("cupy")) if v != "missing"), "missing"),
+        "numba-cuda": dist("numba-cuda")})
     return out
 
 

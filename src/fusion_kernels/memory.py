@@ -76,5 +76,38 @@ def driver_delta_bytes(fn) -> int:
     return int(free_before - free_after)
 
 
+def _release_cached() -> None:
+    """Return the blocks allocators keep cached to the driver, so cudaMemGetInfo sees only live memory."""
+    import sys
+
+    cp = backend.cupy()
+    cp.cuda.Device().synchronize()
+    cp.get_default_memory_pool().free_all_blocks()
+    torch = sys.modules.get("torch")  # only if a strategy already imported it (the PyTorch peers)
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+def resident_bytes(make) -> int:
+    """Bytes a strategy object holds on the device between its calls: plans, workspaces, a graph's
+    private pool with its outputs and intermediates. The drop in cudaMemGetInfo's free memory from
+    before `make()` to after its first call, with that call's result released. Make one object of
+    the same kind first, so one-time library loading is not counted (2 MiB pages: the driver's
+    granularity)."""
+    cp = backend.cupy()
+    _release_cached()
+    free_before, _ = cp.cuda.runtime.memGetInfo()
+    obj = make()
+    try:
+        out = obj()
+        del out
+        _release_cached()
+        free_after, _ = cp.cuda.runtime.memGetInfo()
+    finally:
+        obj.close()
+    _release_cached()
+    return max(0, int(free_before - free_after))
+
+
 def free_device_bytes() -> int:
     return int(backend.cupy().cuda.runtime.memGetInfo()[0])

@@ -9,19 +9,26 @@ report keeps what it measured and never leaves a half-written file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import io
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from . import backend, measure, tolerances
 from .workloads import WORKLOADS
 
-COLUMNS = ["workload", "shape", "dtype", "strategy", "device_ms", "call_ms", "host_ms", "peak_device_mb",
-           "speedup_vs_unfused", "roofline_fraction", "relative_error", "correct", "skip"]
+COLUMNS = ["workload", "shape", "dtype", "strategy", "cold_ms", "warm_ms", "call_ms", "host_ms", "device_mb",
+           "resident_mb", "speedup_vs_unfused", "roofline_fraction", "relative_error", "tolerance", "correct",
+           "device_mode", "skip", "error"]
+
+# Exit statuses, in the README's table (tests/test_report.py checks each).
+OK, NO_GPU, BAD_ARGUMENTS, WRONG_RESULT, CASE_FAILED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def parse_shape(text: str) -> tuple:
@@ -35,39 +42,54 @@ def parse_shape(text: str) -> tuple:
 
 
 def row_of(res: measure.CaseResult, unfused: measure.CaseResult | None) -> dict:
+    """One table row. Speedup and roofline fraction are the report's reading aids (higher is
+    better); asv tracks their lower-is-better forms (benchmarks/common.py)."""
     row = dict.fromkeys(COLUMNS)
     row.update(workload=res.workload, shape=measure.shape_label(res.shape), dtype=res.dtype, strategy=res.strategy,
-               skip=res.skip)
-    if res.skip:
+               skip=res.skip, error=res.error)
+    if not res.measured:
         return row
-    dev = res.device_median
+    cold = res.cold_median
     row.update(
-        device_ms=dev * 1e3,
+        cold_ms=cold * 1e3,
+        warm_ms=res.warm_median * 1e3,
         call_ms=measure.timing.median(res.call_seconds) * 1e3,
         host_ms=measure.timing.median(res.host_seconds) * 1e3,
-        peak_device_mb=res.peak_device_bytes / 1e6,
-        roofline_fraction=res.bound_seconds / dev,
+        # what one call needs on the device: its own allocations plus what the object holds between calls
+        device_mb=(res.peak_device_bytes + res.resident_device_bytes) / 1e6,
+        resident_mb=res.resident_device_bytes / 1e6,
+        roofline_fraction=res.bound_seconds / cold,
         relative_error=res.relative_error,
-        correct=bool(res.relative_error is not None and res.relative_error <= tolerances.tolerance(res.dtype)),
+        tolerance=tolerances.tolerance(res.dtype, res.epilog),
+        correct=res.correct,
+        device_mode=res.device_mode,
     )
-    if unfused is not None and not unfused.skip:
-        row["speedup_vs_unfused"] = unfused.device_median / dev
+    if unfused is not None and unfused.measured:
+        row["speedup_vs_unfused"] = unfused.cold_median / cold
     return row
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file of a unique name in the same folder, then a
+    rename: readers never see half a file, and two writers never share a temporary."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def save(rows: list, out: Path, meta: dict) -> None:
-    _write_atomic(out / "report.json", json.dumps({"meta": meta, "rows": rows}, indent=1))
+    write_atomic(out / "report.json", json.dumps({"meta": meta, "rows": rows}, indent=1))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-    _write_atomic(out / "report.csv", buf.getvalue())
+    write_atomic(out / "report.csv", buf.getvalue())
 
 
 def _fmt(v, spec):
@@ -75,16 +97,23 @@ def _fmt(v, spec):
 
 
 def table(rows: list) -> str:
-    head = f"{'workload':22} {'shape':17} {'dtype':10} {'strategy':18} {'GPU ms':>9} {'host ms':>8} {'peak MB':>8} {'speedup':>8} {'roofline':>8} correct"
+    head = (f"{'workload':22} {'shape':17} {'dtype':10} {'strategy':18} {'cold ms':>9} {'warm ms':>9} {'host ms':>8} "
+            f"{'dev MB':>8} {'speedup':>8} {'roofline':>8} correct")
     lines = [head, "-" * len(head)]
     for r in rows:
-        if r["skip"]:
-            lines.append(f"{r['workload']:22} {r['shape']:17} {r['dtype']:10} {r['strategy']:18} skipped: {r['skip']}")
+        case = f"{r['workload']:22} {r['shape']:17} {r['dtype']:10} {r['strategy']:18}"
+        if r["error"]:
+            lines.append(f"{case} FAILED: {r['error'].splitlines()[0]}")
             continue
+        if r["skip"]:
+            lines.append(f"{case} skipped: {r['skip']}")
+            continue
+        verdict = {True: "yes", False: "NO", None: "-"}[r["correct"]]
         lines.append(
-            f"{r['workload']:22} {r['shape']:17} {r['dtype']:10} {r['strategy']:18} {_fmt(r['device_ms'], '9.4f')} "
-            f"{_fmt(r['host_ms'], '8.4f')} {_fmt(r['peak_device_mb'], '8.1f')} {_fmt(r['speedup_vs_unfused'], '7.2f')}x "
-            f"{_fmt(r['roofline_fraction'], '8.2f')} {'yes' if r['correct'] else 'NO'}"
+            f"{case} {_fmt(r['cold_ms'], '9.4f')} {_fmt(r['warm_ms'], '9.4f')} "
+            f"{_fmt(r['host_ms'], '8.4f')} {_fmt(r['device_mb'], '8.1f')} {_fmt(r['speedup_vs_unfused'], '7.2f')}x "
+            f"{_fmt(r['roofline_fraction'], '8.2f')} {verdict}"
+            + ("  (waits for the GPU: device time includes its host work)" if r["device_mode"] == "synchronizing" else "")
         )
     return "\n".join(lines)
 
@@ -98,7 +127,7 @@ def plot(rows: list, path: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib is not installed (pip install 'fusion-kernels[report]'): no plot"
-    measured = [r for r in rows if not r["skip"]]
+    measured = [r for r in rows if r["cold_ms"] is not None]
     fig, axes = plt.subplots(1, 3, figsize=(17, 5))
     for ax, name in zip(axes[:2], WORKLOADS):
         for dtype in WORKLOADS[name].dtypes:
@@ -109,7 +138,7 @@ def plot(rows: list, path: Path) -> str | None:
                     size = [_output_elements(r["shape"]) for r in pts]
                     ax.plot(size, [r["speedup_vs_unfused"] for r in pts], marker="o", label=f"{strategy} {dtype}")
         ax.axhline(1.0, color="gray", lw=0.8, ls="--")
-        ax.set(xscale="log", yscale="log", xlabel="output elements", ylabel="speedup over unfused (device time)",
+        ax.set(xscale="log", yscale="log", xlabel="output elements", ylabel="speedup over unfused (cold device time)",
                title=f"{name}: fused / unfused")
         ax.legend(fontsize=7)
     ax = axes[2]
@@ -117,7 +146,7 @@ def plot(rows: list, path: Path) -> str | None:
     colors = {"unfused": "tab:gray", "fused_onecall": "tab:orange", "fused_planned": "tab:blue"}
     markers = {"matmul_bias_relu": "o", "fft_conv": "^"}
     for r in measured:
-        ax.scatter(r["_flops"] / r["_bytes"], r["_flops"] / (r["device_ms"] * 1e-3) / 1e12, s=16,
+        ax.scatter(r["_flops"] / r["_bytes"], r["_flops"] / (r["cold_ms"] * 1e-3) / 1e12, s=16,
                    color=colors.get(r["strategy"], "tab:green"), marker=markers.get(r["workload"], "s"),
                    label=f"{r['workload']} {r['strategy']}")
     if peaks:
@@ -130,7 +159,7 @@ def plot(rows: list, path: Path) -> str | None:
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), fontsize=6)
-    ax.set(xscale="log", yscale="log", xlabel="FLOP per byte moved", ylabel="achieved TFLOP/s (device time)",
+    ax.set(xscale="log", yscale="log", xlabel="FLOP per byte moved", ylabel="achieved TFLOP/s (cold device time)",
            title="roofline (measured peaks of this GPU)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -167,16 +196,49 @@ def strategies_for(name, strategies=None) -> list:
     return [s for s in w.strategies if w.requires[s] not in SLOW_TO_BUILD and s not in SLOW_TO_BUILD_NAMES]
 
 
-def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels-report", make_plot=True,
+def check_arguments(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels-report",
+                    strategies=None) -> str | None:
+    """Why these report options cannot work, in one line, or None; checked before any GPU work."""
+    for name, given, known in (("--workload", workloads, list(WORKLOADS)),
+                               ("--dtype", dtypes, list(dict.fromkeys(d for w in WORKLOADS.values() for d in w.dtypes))),
+                               ("--strategy", strategies,
+                                list(dict.fromkeys(s for w in WORKLOADS.values() for s in w.strategies)))):
+        for value in given or ():
+            if value not in known:
+                return f"{name} must be one of {', '.join(known)}, got {value!r}"
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= 10_000:
+        return f"--repeat must be a whole number from 1 to 10000 (samples per figure, at least), got {repeat!r}"
+    if not plan_cases(workloads, dtypes, shapes):
+        return "nothing to measure: no named workload has the named dtype or a shape of the named rank"
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        return f"--out must be a folder, got the existing file {str(path)!r}"
+    existing = next((p for p in [path, *path.parents] if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {str(path)!r} cannot be written: {str(existing)!r} is not writable"
+    return None
+
+
+def run(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels-report", make_plot=True,
         stream=None, strategies=None) -> int:
-    """Measure, check, print and save. Returns the exit status: 0 all correct, 1 no GPU, 3 a wrong result."""
+    """Measure, check, print and save. Returns the exit status (the README's table): OK, NO_GPU,
+    BAD_ARGUMENTS, WRONG_RESULT (a result outside its tolerance), CASE_FAILED (a case crashed or
+    measured inconsistently), INTERRUPTED."""
     stream = stream or sys.stdout
+    why = check_arguments(workloads, dtypes, shapes, repeat, out, strategies)
+    if why:
+        print(f"fusion-kernels report: {why}", file=sys.stderr)
+        return BAD_ARGUMENTS
     why = backend.gpu_reason()
     if why:
         print(f"fusion-kernels report: cannot run here: {why}", file=sys.stderr)
-        return 1
+        return NO_GPU
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    device_criterion = dataclasses.replace(measure.DEVICE_CRITERION, min_samples=repeat,
+                                           max_samples=max(repeat, measure.DEVICE_CRITERION.max_samples))
+    wall_criterion = dataclasses.replace(measure.WALL_CRITERION, min_samples=repeat,
+                                         max_samples=max(repeat, measure.WALL_CRITERION.max_samples))
     meta = {"device": backend.device_name(), "versions": backend.versions(), "repeat": repeat,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "peaks": _peaks()}
     rows = []
@@ -189,7 +251,8 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels
                 bar(f"{workload} {measure.shape_label(shape)} {dtype} {strategy}")
 
             results = measure.measure_workload(name, strategies=strategies_for(name, strategies), shapes=[shape],
-                                               dtypes=[dtype], repeat=repeat, check=True, progress=tick, warm=not rows)
+                                               dtypes=[dtype], check=True, progress=tick, warm=not rows,
+                                               device_criterion=device_criterion, wall_criterion=wall_criterion)
             base = results.get(("unfused", measure.shape_label(shape), dtype))
             for res in results.values():
                 row = row_of(res, base)
@@ -198,7 +261,7 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels
             save([{k: r[k] for k in COLUMNS} for r in rows], out, meta)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {len(rows)} cases kept in {out / 'report.json'}", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     finally:
         bar(None)
     print(table(rows), file=stream)
@@ -207,11 +270,19 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=20, out="fusion-kernels
     if make_plot:
         why_not = plot(rows, out / "report.png")
         print(why_not or f"plot: {out / 'report.png'}", file=stream)
-    wrong = [r for r in rows if not r["skip"] and not r["correct"]]
+    failed = [r for r in rows if r["error"]]
+    for r in failed:
+        print(f"FAILED {r['workload']} {r['shape']} {r['dtype']} {r['strategy']}: {r['error'].splitlines()[0]}",
+              file=sys.stderr)
+    wrong = [r for r in rows if r["correct"] is False]
     if wrong:
         print(f"{len(wrong)} results disagree with the oracle beyond the tolerance", file=sys.stderr)
-        return 3
-    return 0
+        return WRONG_RESULT
+    if failed:
+        print(f"{len(failed)} cases failed (see the traceback in {out / 'report.json'} with "
+              "`python -m fusion_kernels report` and the case's options)", file=sys.stderr)
+        return CASE_FAILED
+    return OK
 
 
 def plan_cases(workloads=None, dtypes=None, shapes=None) -> list:

@@ -138,12 +138,13 @@ def _measure_peaks() -> dict:
     nbytes = 1 << 30
     src = cp.ones(nbytes // 4, dtype=cp.float32)
     dst = cp.empty_like(src)
-    t_copy = timing.median(timing.device_times(lambda: dst.__setitem__(Ellipsis, src), batch=5, samples=5))
+    quick = timing.Criterion(min_samples=5, max_seconds=0.5)
+    t_copy = timing.warm_device_times(lambda: dst.__setitem__(Ellipsis, src), batch=5, criterion=quick).median
     del src, dst
     flops = {}
     for dtype, size in (("float16", 8192), ("float32", 8192), ("float64", 4096)):
         a = (cp.random.default_rng(1).random((size, size), dtype=cp.float32) - 0.5).astype(dtype)
-        t = timing.median(timing.device_times(lambda: cp.matmul(a, a), batch=3, samples=5))
+        t = timing.warm_device_times(lambda: cp.matmul(a, a), batch=3, criterion=quick).median
         flops[dtype] = 2.0 * size**3 / t
         del a
     # complex work is memory-bound here; its FLOP rate is taken as the real rate of the same precision
@@ -153,12 +154,28 @@ def _measure_peaks() -> dict:
     return {"bandwidth": 2.0 * nbytes / t_copy, "flops": flops}
 
 
+def _check_peaks(peaks) -> None:
+    if not isinstance(peaks, dict):
+        raise TypeError(f"expected an object, got {type(peaks).__name__}")
+    if not isinstance(peaks["device"], str):
+        raise TypeError(f"device must be a str, got {peaks['device']!r}")
+    cache.positive_number(peaks["bandwidth"], "bandwidth")
+    flops = peaks["flops"]
+    if not isinstance(flops, dict) or not flops:
+        raise TypeError(f"flops must be a non-empty object, got {flops!r}")
+    for dtype, rate in flops.items():
+        cache.positive_number(rate, f"flops[{dtype!r}]")
+
+
+cache.register("peaks", _check_peaks, "peaks entry")
+
+
 @functools.cache
 def device_peaks() -> dict:
     """Measured peaks of this device: {'device', 'bandwidth' (B/s), 'flops' {dtype: FLOP/s}}, cached on disk."""
     name = backend.device_name()
     key = f"{name}|cupy {backend.versions()['cupy']}"
-    peaks = cache.get("peaks", key)
+    peaks = cache.get("peaks", key)  # checked by _check_peaks; a bad one is None, with a warning
     if peaks is None:
         peaks = dict(_measure_peaks(), device=name)
         cache.store("peaks", key, peaks)  # a read-only home still gets the in-process value

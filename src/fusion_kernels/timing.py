@@ -1,19 +1,116 @@
-"""GPU-true timers. Two kinds of time, never mixed:
+"""The suite's one timing engine: nvbench's method, in CuPy.
 
-* call time: wall clock of one call from an idle GPU, host launch cost included,
-  the device synchronised before the clock starts and before it stops;
-* device time: CUDA events around back-to-back calls (or graph replays), divided
-  by the count: what the kernels cost once the host keeps ahead of the GPU.
+Four figures of one call, never mixed:
+
+* cold device time: CUDA events around ONE call, L2 flushed first, the stream
+  held by a blocking kernel while the call is queued, so no host launch cost
+  or gap between the call's kernels is counted (nvbench's cold GPU time);
+* warm device time: the same around a batch of back-to-back calls, all queued
+  behind the blocking kernel, L2 warm: the GPU time per call in a loop;
+* call time: wall clock of one call from an idle GPU (synchronised before the
+  clock starts and before it stops, L2 flushed): what an application pays;
+* host time: wall clock spent inside one call, the GPU drained first: its
+  launch cost.
+
+Sampling stops on noise (relative standard deviation), not on a fixed count,
+within a time budget (`Criterion`). Device samples taken while the SM clock ran
+under `THROTTLE_FRACTION` of its maximum are discarded, as nvbench does. A call
+that waits for the GPU on the host (one-call APIs that synchronise) cannot run
+behind a blocking kernel: it is detected and timed with events alone, and its
+samples say so (`Samples.mode`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import gc
+import math
 import time
+from dataclasses import dataclass, field
 
 from . import backend
+
+THROTTLE_FRACTION = 0.75  # nvbench's default throttle threshold
+_SHORTEST_CLOCK_WINDOW = 20e-6  # below this the clock estimate is too coarse to judge throttling
+
+
+class MeasurementError(RuntimeError):
+    """A figure could not be measured honestly (e.g. the GPU stayed throttled for every sample)."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """When sampling a figure stops: at `max_noise` relative standard deviation once `min_samples`
+    are in, or when `max_seconds` of wall clock are spent (nvbench's stdrel criterion, with a
+    budget fit for a suite of hundreds of cases)."""
+
+    min_samples: int = 10
+    max_noise: float = 0.005
+    max_seconds: float = 0.5
+    max_samples: int = 10_000
+
+    def __post_init__(self):
+        for name in ("min_samples", "max_samples"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Criterion.{name} must be a positive int, got {value!r}")
+        if self.max_samples < self.min_samples:
+            raise ValueError(f"Criterion.max_samples ({self.max_samples}) must be >= min_samples ({self.min_samples})")
+        for name in ("max_noise", "max_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or not math.isfinite(value):
+                raise ValueError(f"Criterion.{name} must be a positive finite number, got {value!r}")
+
+    def done(self, values: list, elapsed: float) -> bool:
+        n = len(values)
+        if n >= self.max_samples:
+            return True
+        if n < self.min_samples:
+            return False
+        return relative_noise(values) <= self.max_noise or elapsed >= self.max_seconds
+
+
+DEFAULT = Criterion()
+
+
+@dataclass
+class Samples:
+    """Seconds per call, and how they were taken."""
+
+    seconds: list = field(default_factory=list)
+    mode: str = "blocked"  # "blocked": behind a blocking kernel; "synchronizing": the call waits for the GPU
+    batch: int = 1  # calls per sample
+    throttled: int = 0  # samples discarded: SM clock under THROTTLE_FRACTION of its maximum
+
+    @property
+    def median(self) -> float:
+        return median(self.seconds)
+
+    @property
+    def noise(self) -> float:
+        return relative_noise(self.seconds)
+
+
+def median(xs) -> float:
+    s = sorted(xs)
+    n = len(s)
+    if n == 0:
+        raise ValueError("median of no samples")
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+def relative_noise(xs) -> float:
+    """Standard deviation (Bessel-corrected) over the mean; inf with fewer than two values."""
+    n = len(xs)
+    if n < 2:
+        return math.inf
+    mean = sum(xs) / n
+    if mean <= 0:
+        return math.inf
+    var = sum((x - mean) ** 2 for x in xs) / (n - 1)
+    return math.sqrt(var) / mean
 
 
 @contextlib.contextmanager
@@ -41,8 +138,7 @@ def synchronize() -> None:
 @functools.cache
 def _l2_flush_buffer():
     cp = backend.cupy()
-    dev = cp.cuda.Device()
-    l2 = cp.cuda.runtime.getDeviceProperties(dev.id).get("l2CacheSize", 50 << 20)
+    l2 = cp.cuda.Device().attributes.get("L2CacheSize", 50 << 20)
     return cp.empty(2 * int(l2) // 4 + 1024, dtype=cp.float32)
 
 
@@ -55,7 +151,8 @@ def warm_up(seconds: float = 1.0) -> None:
     """Keep the GPU busy for `seconds` so its clocks leave their idle state before measuring.
 
     An idle H100 sits at 345 MHz; without this the first cases measured in a
-    process ran up to 2x slower than the same cases measured later.
+    process ran up to 2x slower than the same cases measured later. (Samples
+    taken while the clock is still low are also discarded, see THROTTLE_FRACTION.)
     """
     cp = backend.cupy()
     x = cp.ones((4096, 4096), dtype=cp.float16)
@@ -66,32 +163,258 @@ def warm_up(seconds: float = 1.0) -> None:
         synchronize()
 
 
-def call_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> list[float]:
-    """Seconds per call, each from an idle GPU (synchronised) to the end of its GPU work."""
+# ---- the blocking kernel and the clock probe ----
+
+_KERNELS = r"""
+extern "C" __global__ void fk_hold(volatile unsigned long long* mem, unsigned long long timeout_ns) {
+    // Spin until the host sets mem[0]; give up after timeout_ns and say so in mem[1].
+    unsigned long long t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do {
+        if (mem[0] != 0ull) return;
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < timeout_ns);
+    mem[1] = 1ull;
+    __threadfence_system();
+}
+
+extern "C" __global__ void fk_stamp(volatile unsigned long long* slot) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    slot[0] = t;
+    slot[1] = (unsigned long long)clock64();
+    __threadfence_system();
+}
+"""
+
+
+class _Probe:
+    """A blocking kernel and two clock stamps sharing six words of mapped, pinned host memory:
+    [release flag, timed-out flag, start ns, start cycles, stop ns, stop cycles]."""
+
+    def __init__(self):
+        cp = backend.cupy()
+        self._cp = cp
+        rt = cp.cuda.runtime
+        if not cp.cuda.Device().attributes.get("UnifiedAddressing", 1):
+            raise MeasurementError("the blocking kernel needs unified addressing (host and device pointers equal)")
+        flags = getattr(rt, "hostAllocMapped", 2) | getattr(rt, "hostAllocPortable", 1)
+        self.ptr = rt.hostAlloc(64, flags)  # kept for the process's life, like the kernels
+        self.words = (ctypes.c_uint64 * 6).from_address(self.ptr)
+        module = cp.RawModule(code=_KERNELS)
+        self._hold = module.get_function("fk_hold")
+        self._stamp = module.get_function("fk_stamp")
+        self.max_hz = cp.cuda.Device().attributes["ClockRate"] * 1e3
+
+    def hold(self, timeout: float) -> None:
+        """Queue the blocking kernel on the current stream; `release()` lets it finish."""
+        self.words[0] = self.words[1] = 0
+        self._hold((1,), (1,), (self._cp.uint64(self.ptr), self._cp.uint64(int(timeout * 1e9))))
+
+    def release(self) -> None:
+        self.words[0] = 1
+
+    @property
+    def timed_out(self) -> bool:
+        return bool(self.words[1])
+
+    def stamp(self, which: int) -> None:
+        self._stamp((1,), (1,), (self._cp.uint64(self.ptr + 8 * (2 + 2 * which)),))
+
+    def clock_hz(self) -> float | None:
+        """SM clock between the two stamps (after a synchronisation); None if the window is too short to judge."""
+        ns = self.words[4] - self.words[2]
+        if ns < _SHORTEST_CLOCK_WINDOW * 1e9:
+            return None
+        return (self.words[5] - self.words[3]) / ns * 1e9
+
+    def throttled(self) -> bool:
+        hz = self.clock_hz()
+        return hz is not None and hz < THROTTLE_FRACTION * self.max_hz
+
+
+@functools.cache
+def _probe() -> _Probe:
+    return _Probe()
+
+
+def _host_seconds_once(fn) -> float:
+    synchronize()
+    t0 = time.perf_counter()
+    fn()
+    dt = time.perf_counter() - t0
+    synchronize()
+    return dt
+
+
+def waits_for_gpu(fn) -> bool:
+    """Whether `fn` blocks the host until GPU work finishes (a synchronising call).
+
+    Queued behind a blocking kernel, a call that does not wait returns in its host time; one that
+    waits returns only when the blocking kernel gives up, after a timeout ten times longer.
+    """
+    probe = _probe()
+    timeout = max(0.2, 10 * _host_seconds_once(fn))
+    synchronize()
+    probe.hold(timeout)
+    t0 = time.perf_counter()
+    try:
+        fn()
+    finally:
+        dt = time.perf_counter() - t0
+        waited = probe.timed_out
+        probe.release()
+        synchronize()
+    return waited or dt >= timeout
+
+
+def _sample(take, criterion: Criterion, what: str) -> tuple[list, int]:
+    """Values of `take()` (None: discarded as throttled) until `criterion` is met."""
+    values, throttled = [], 0
+    t0 = time.perf_counter()
+    while not criterion.done(values, time.perf_counter() - t0):
+        x = take()
+        if x is None:
+            throttled += 1
+            if throttled > 2 * criterion.max_samples or time.perf_counter() - t0 > 10 * criterion.max_seconds:
+                raise MeasurementError(f"{what}: the GPU ran under {THROTTLE_FRACTION:.0%} of its maximum SM clock "
+                                       f"for {throttled} samples in a row; no sample kept")
+            time.sleep(0.005)  # let the clock recover, as nvbench's throttle_recovery_delay does
+            continue
+        values.append(x)
+    return values, throttled
+
+
+def _events_around(fn, calls: int, probe: _Probe | None, timeout: float) -> tuple[float, bool]:
+    """(device seconds of `calls` back-to-back calls, throttled), behind the blocking kernel unless
+    `probe` is None. Raises TimeoutError if the blocking kernel gave up (the host waited)."""
+    cp = backend.cupy()
+    start, stop = cp.cuda.Event(), cp.cuda.Event()
+    if probe is None:
+        start.record()
+        for _ in range(calls):
+            fn()
+        stop.record()
+        stop.synchronize()
+        return cp.cuda.get_elapsed_time(start, stop) / 1e3, False
+    probe.stamp(0)
+    probe.hold(timeout)
+    start.record()
+    try:
+        for _ in range(calls):
+            fn()
+    finally:
+        stop.record()
+        probe.stamp(1)
+        timed_out = probe.timed_out
+        probe.release()
+        stop.synchronize()
+    if timed_out:
+        raise TimeoutError
+    return cp.cuda.get_elapsed_time(start, stop) / 1e3, probe.throttled()
+
+
+def cold_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool | None = None,
+                      warmup: int = 2) -> Samples:
+    """Device seconds of one call from a cold L2, the stream held while the call is queued."""
+    for _ in range(warmup):
+        fn()
+    if synchronizing is None:
+        synchronizing = waits_for_gpu(fn)
+    probe = None if synchronizing else _probe()
+    timeout = max(1.0, 20 * _host_seconds_once(fn))
+
+    def take():
+        flush_l2()
+        synchronize()
+        seconds, throttled = _events_around(fn, 1, probe, timeout)
+        return None if throttled else seconds
+
+    try:
+        values, throttled = _sample(take, criterion, "cold device time")
+    except TimeoutError:
+        raise MeasurementError("cold device time: the call waited for the GPU behind the blocking kernel although "
+                               "it did not when probed; it synchronises only sometimes") from None
+    return Samples(values, "synchronizing" if synchronizing else "blocked", 1, throttled)
+
+
+def warm_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool | None = None,
+                      batch: int | None = None, warmup: int = 2, batch_seconds: float = 1e-3,
+                      max_batch: int = 64) -> Samples:
+    """Device seconds per call of `batch` back-to-back calls, all queued behind the blocking kernel
+    (L2 warm). The batch lasts about `batch_seconds` of GPU time unless given; it is kept to
+    `max_batch` calls so the queued launches fit CUDA's launch queue."""
+    for _ in range(warmup):
+        fn()
+    if synchronizing is None:
+        synchronizing = waits_for_gpu(fn)
+    probe = None if synchronizing else _probe()
+    if batch is None:
+        synchronize()
+        one, _ = _events_around(fn, 1, None, 0)
+        batch = min(max_batch, max(1, int(batch_seconds / max(one, 1e-7))))
+    host = _host_seconds_once(fn)
+    while True:
+        timeout = max(1.0, 20 * batch * host)
+
+        def take():
+            synchronize()
+            seconds, throttled = _events_around(fn, batch, probe, timeout)
+            return None if throttled else seconds / batch
+
+        try:
+            values, throttled = _sample(take, criterion, "warm device time")
+            return Samples(values, "synchronizing" if synchronizing else "blocked", batch, throttled)
+        except TimeoutError:
+            # The queue of launches filled while the stream was held (the host then waits for it):
+            # fewer calls per batch.
+            if batch == 1:
+                raise MeasurementError("warm device time: one call behind the blocking kernel timed out") from None
+            batch = max(1, batch // 4)
+
+
+def loop_times(fn, *, batch: int = 20, samples: int = 5, warmup: int = 2) -> list[float]:
+    """Seconds per call of `batch` back-to-back calls, launched freely (no blocking kernel): an
+    application loop's throughput. For a call whose host time exceeds its device time this is the
+    host's throughput, NOT device time; `auto` minimises it because that is what a loop pays."""
     for _ in range(warmup):
         fn()
     out = []
-    for _ in range(repeat):
+    for _ in range(samples):
+        synchronize()
+        seconds, _ = _events_around(fn, batch, None, 0)
+        out.append(seconds / batch)
+    return out
+
+
+def call_times(fn, *, criterion: Criterion = DEFAULT, warmup: int = 3, flush: bool = True) -> list[float]:
+    """Seconds per call, each from an idle GPU (synchronised) to the end of its GPU work."""
+    for _ in range(warmup):
+        fn()
+
+    def take():
         if flush:
             flush_l2()
         synchronize()
         t0 = time.perf_counter()
         fn()
         synchronize()
-        out.append(time.perf_counter() - t0)
-    return out
+        return time.perf_counter() - t0
+
+    return _sample(take, criterion, "call time")[0]
 
 
-def event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> list[float]:
-    """Seconds per call by CUDA events around each call, from an idle GPU (an independent check of call_times)."""
-    return wall_and_event_times(fn, repeat=repeat, warmup=warmup, flush=flush)[1]
+def host_times(fn, *, criterion: Criterion = DEFAULT, warmup: int = 3) -> list[float]:
+    """Host seconds spent inside one call (launch cost), the GPU drained before each call."""
+    for _ in range(warmup):
+        fn()
+    return _sample(lambda: _host_seconds_once(fn), criterion, "host time")[0]
 
 
 def wall_and_event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool = True) -> tuple[list[float], list[float]]:
     """Wall clock and CUDA events around the SAME call, from an idle GPU: their difference is the
-    fixed cost the wall clock sees and events cannot (first submission, completion wake-up),
-    free of the host noise that separate loops pick up. The wall clock starts before the start
-    event is recorded, so it does not shift the events."""
+    fixed cost the wall clock sees and events cannot (first submission, completion wake-up).
+    The wall clock starts before the start event is recorded, so it does not shift the events."""
     cp = backend.cupy()
     for _ in range(warmup):
         fn()
@@ -111,47 +434,6 @@ def wall_and_event_times(fn, *, repeat: int = 50, warmup: int = 3, flush: bool =
     return walls, events
 
 
-def device_times(fn, *, batch: int | None = None, samples: int = 10, warmup: int = 3) -> list[float]:
-    """Device seconds per call: events around `batch` back-to-back calls, one sample per batch.
-
-    By default a batch lasts about 5 ms (1 to 200 calls), so event resolution and
-    the first launch's latency are small against it.
-    """
-    cp = backend.cupy()
-    for _ in range(warmup):
-        fn()
-    synchronize()
-    if batch is None:
-        t0 = time.perf_counter()
-        fn()
-        synchronize()
-        batch = min(200, max(1, int(5e-3 / max(time.perf_counter() - t0, 1e-7))))
-    start, end = cp.cuda.Event(), cp.cuda.Event()
-    out = []
-    for _ in range(samples):
-        start.record()
-        for _ in range(batch):
-            fn()
-        end.record()
-        end.synchronize()
-        out.append(cp.cuda.get_elapsed_time(start, end) / 1e3 / batch)
-    return out
-
-
-def host_times(fn, *, repeat: int = 50, warmup: int = 3) -> list[float]:
-    """Host seconds spent inside one call (launch cost), the GPU drained before each call."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeat):
-        synchronize()
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-        synchronize()
-    return out
-
-
 def first_call_time(make, *, run: bool = True) -> float:
     """Seconds from nothing to a finished first call: planning, compiling and autotuning included."""
     synchronize()
@@ -165,9 +447,3 @@ def first_call_time(make, *, run: bool = True) -> float:
     if close:
         close()
     return dt
-
-
-def median(xs) -> float:
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])

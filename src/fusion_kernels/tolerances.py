@@ -59,5 +59,11 @@ def relative_error(result, reference) -> float:
     return float(num / denom) if denom > 0 else float(num)
 
 
-def is_close(result, reference, dtype) -> bool:
-    return relative_error(result, reference) <= tolerance(dtype)
+def verdict(error: float, dtype, epilog: str | None = None) -> bool:
+    """THE correct/incorrect verdict: a relative error within the bound of `dtype` (and of the
+    cuBLASLt `epilog` that computed the result). NaN or inf is never correct."""
+    return bool(np.isfinite(error) and error <= tolerance(dtype, epilog))
+
+
+def is_close(result, reference, dtype, epilog: str | None = None) -> bool:
+    return verdict(relative_error(result, reference), dtype, epilog)

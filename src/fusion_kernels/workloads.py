@@ -35,9 +35,15 @@ class Workload:
     working_set: Callable  # (shape) -> elements one unfused call holds at most: inputs, temporaries, output
     default_shapes: tuple | None = None  # suite shape names a default report runs (None: all)
     in_report: bool = True  # measured by `fusion-kernels report` when no workload is named
+    epilog: str | None = None  # the cuBLASLt epilogue its fused strategies run ...
+    epilog_strategies: tuple = ()  # ... and those strategies (their results get the epilogue's own bound)
 
     def working_set_bytes(self, shape, dtype) -> int:
         return self.working_set(shape) * np.dtype(dtype).itemsize
+
+    def epilog_of(self, strategy: str) -> str | None:
+        """The cuBLASLt epilogue that computes `strategy`'s result, or None (for `tolerances.verdict`)."""
+        return self.epilog if strategy in self.epilog_strategies else None
 
 
 def _matmul_working_set(s):
@@ -62,6 +68,8 @@ WORKLOADS = {
         take_rows=_matmul_rows,
         requires=matmul.REQUIRES,
         working_set=_matmul_working_set,
+        epilog="RELU_BIAS",
+        epilog_strategies=("fused_onecall", "fused_planned", "fused_graph"),
     ),
     "fft_conv": Workload(
         name="fft_conv",
@@ -114,7 +122,7 @@ WORKLOADS = {
         dtypes=suite.FFT_DTYPES,
         strategies=fftconv2d.STRATEGIES,
         make_inputs=inputs.fft2_inputs,
-        reference=reference.fft_convolve2d,
+        reference=reference.fft_convolve2d_batched,
         flops=roofline.fft_conv2d_flops,
         bytes=roofline.fft_conv2d_bytes,
         rate_unit="GB/s",
@@ -151,6 +159,8 @@ def _epilog_workload(epilog: str) -> Workload:
         requires={"unfused": "gpu", "fused_planned": "nvmath", "fused_graph": "nvmath"},
         working_set=_matmul_working_set,
         in_report=False,
+        epilog=epilog,
+        epilog_strategies=("fused_planned", "fused_graph"),
     )
 
 
