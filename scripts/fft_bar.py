@@ -5,7 +5,7 @@
 
 On a GPU with nvmath-python and numba-cuda: for every shape of suite.FFT_SHAPES
 (both dtypes) and 4096x16384 complex128, the device time (CUDA events around
-back-to-back calls, fusion_kernels.timing.device_times) of unfused, fused_planned
+back-to-back calls behind the blocking kernel, fusion_kernels.timing.warm_device_times) of unfused, fused_planned
 (forward epilog), fused_prolog (inverse prolog), fused_graph, single_kernel (one cuFFTDx
 kernel, where the dx extra is installed) and the forward FFT alone; the bytes each must move (fusion_kernels.roofline); the fraction of the
 memory roofline (bytes / measured copy bandwidth / time) and the speedup over
@@ -74,7 +74,7 @@ def measure_all(samples: int = 7):
             try:
                 with factory(*args) as call:
                     with timing.gc_paused():
-                        t = timing.median(timing.device_times(call, samples=samples))
+                        t = timing.warm_device_times(call, criterion=timing.Criterion(min_samples=samples)).median
             except Exception as exc:  # report it in the table, measure the rest
                 row["skip"] = f"{type(exc).__name__}: {exc}"
                 rows.append(row)

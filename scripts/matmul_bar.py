@@ -18,7 +18,7 @@ import json
 import sys
 import time
 
-from fusion_kernels import backend, inputs, measure, peers, suite, timing, tolerances
+from fusion_kernels import backend, inputs, measure, peers, suite, timing
 
 OURS = ["unfused", "partial", "fused_onecall", "fused_planned", "fused_graph"]  # auto runs one of these
 FUSED = ["partial", "fused_onecall", "fused_planned", "fused_graph"]
@@ -43,17 +43,16 @@ def measure_all(repeat: int, with_peers: bool, progress=print) -> list[dict]:
                     continue
                 for name in names:
                     t0 = time.perf_counter()
-                    res = measure.measure_case(workload, name, shape, dtype, repeat=repeat, inputs=args, check=True)
+                    res = measure.measure_case(workload, name, shape, dtype, inputs=args, check=True)
                     _free_torch()
                     case["strategies"][name] = {
                         "workload": workload,
                         "skip": res.skip,
-                        "device_s": timing.median(res.device_seconds) if not res.skip else None,
-                        "call_s": timing.median(res.call_seconds) if not res.skip else None,
-                        "host_s": timing.median(res.host_seconds) if not res.skip else None,
+                        "device_s": res.cold_median if res.measured else None,
+                        "call_s": timing.median(res.call_seconds) if res.measured else None,
+                        "host_s": timing.median(res.host_seconds) if res.measured else None,
                         "relative_error": res.relative_error,
-                        "correct": None if res.skip else (res.relative_error is not None
-                                                          and res.relative_error <= tolerances.tolerance(dtype)),
+                        "correct": res.correct,
                     }
                     progress(f"{case['shape']} {dtype} {name}: {time.perf_counter() - t0:.1f} s"
                              + (f" (skipped: {res.skip})" if res.skip else ""))

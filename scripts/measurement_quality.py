@@ -2,7 +2,6 @@
 
   python scripts/measurement_quality.py events            # call time vs CUDA events
   python scripts/measurement_quality.py memory            # peak device memory vs analytic count
-  python scripts/measurement_quality.py asv-cv A.json B.json   # two asv runs of one commit
   python scripts/measurement_quality.py errors            # worst relative error against the oracle
   python scripts/measurement_quality.py host-noise [--pin|--fastest]  # a CPU-only loop and four host-bound calls in this process (us)
   python scripts/measurement_quality.py cpu-sweep         # the CPU-only loop on each CPU in turn (no GPU)
@@ -22,7 +21,9 @@ import time
 
 import numpy as np
 
-from fusion_kernels import backend, fftconv, matmul, memory, timing, workloads
+from fusion_kernels import backend, memory, timing, workloads
+
+ONE = timing.Criterion(min_samples=1, max_samples=1)
 
 
 def cases(strategies=("unfused", "fused_planned")):
@@ -43,8 +44,8 @@ def events():
             call()
             walls, evs = [], []
             for _ in range(50):  # interleaved, so both see the same swings of the host's speed
-                walls += timing.call_times(call, repeat=1, warmup=0)
-                evs += timing.event_times(call, repeat=1, warmup=0)
+                walls += timing.call_times(call, criterion=ONE, warmup=0)
+                evs += timing.wall_and_event_times(call, repeat=1, warmup=0)[1]
             wall, ev = timing.median(walls), timing.median(evs)
             walls, evs = timing.wall_and_event_times(call, repeat=50)
         gap = [a - b for a, b in zip(walls, evs)]
@@ -154,7 +155,7 @@ def host_noise(how):
             call()
             cpu = min(os.sched_getaffinity(0)) if how == "pin" else fastest_cpu() if how == "fastest" else None
             with pinned(cpu) if cpu is not None else contextlib.nullcontext():
-                figures = [timing.call_times(call), timing.device_times(call), timing.host_times(call)]
+                figures = [timing.call_times(call), timing.warm_device_times(call).seconds, timing.host_times(call)]
         out[f"{name}-{strategy}"] = [round(timing.median(f) * 1e6, 1) for f in figures]
     print(how, json.dumps(out))
 
@@ -180,8 +181,8 @@ def graph_host():
         shape = w.shapes[label]
         for dtype in ("float16", "float32", "float64"):
             with w.strategies["fused_graph"](*w.make_inputs(shape, dtype)) as call:
-                dev = timing.median(timing.device_times(call))
-                waited = timing.median(timing.host_times(call, repeat=30))
+                dev = timing.warm_device_times(call).median
+                waited = timing.median(timing.host_times(call, criterion=timing.Criterion(min_samples=30, max_samples=30)))
                 spun = []
                 for _ in range(30):
                     timing.synchronize()
@@ -204,41 +205,11 @@ def graph_host():
                   f"{timing.median(spun) * 1e6:.1f} | {timing.median(bursts) * 1e6:.1f} |")
 
 
-def asv_cv(path_a, path_b):
-    """Per benchmark: how many of the two runs' medians above 50 us agree within a CV of 2%."""
-    def load(path):
-        data = json.load(open(path))
-        out = {}
-        for bench, row in data["results"].items():
-            rec = dict(zip(data["result_columns"], row))
-            values = rec["result"] if isinstance(rec["result"], list) else [rec["result"]]
-            for i, v in enumerate(values):
-                out[(bench.split(".", 1)[1], i)] = v
-        return out
-
-    a, b = load(path_a), load(path_b)
-    device = load(path_b)  # device-time medians tell which cases the GPU bounds
-    rows = {}
-    for key, va in a.items():
-        vb = b.get(key)
-        if va is None or vb is None or not key[0].endswith("_seconds") or min(va, vb) < 50e-6:
-            continue
-        cv = abs(va - vb) / (va + vb)  # std (ddof=0) of two values over their mean
-        cls = key[0].rsplit(".", 1)[0]
-        dev, host = device.get((cls + ".track_device_seconds", key[1])), device.get((cls + ".track_host_seconds", key[1]))
-        bound = "GPU-bound (host time < 1/4 of device time)" if dev and host and host < dev / 4 else "host-bound"
-        rows.setdefault((key[0], bound), []).append(cv)
-    print("| benchmark | cases | values > 50 us | CV <= 2% | worst CV |")
-    print("|---|---|---|---|---|")
-    for (bench, bound), cvs in sorted(rows.items()):
-        print(f"| {bench} | {bound} | {len(cvs)} | {sum(c <= 0.02 for c in cvs)} | {100 * max(cvs):.1f}% |")
-
-
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     what = sys.argv[1]
-    if what not in ("asv-cv", "host-noise", "cpu-sweep"):  # asv-cv reads result files and needs no GPU
+    if what not in ("host-noise", "cpu-sweep"):
         print(f"<!-- {backend.device_name()}, {json.dumps(backend.versions())} -->")
     if what == "events":
         events()
@@ -253,6 +224,6 @@ if __name__ == "__main__":
     elif what == "graph-host":
         graph_host()
     elif what == "asv-cv":
-        asv_cv(sys.argv[2], sys.argv[3])
+        sys.exit("asv-cv is now `fusion-kernels quality aa RUN_A RUN_B --machine M` (per-figure thresholds, asv's own result reader)")
     else:
         sys.exit(f"unknown check {what!r}")

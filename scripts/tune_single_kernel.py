@@ -30,7 +30,7 @@ def main(argv=None):
         shape = tuple(int(s) for s in shape_text.split("x"))
         a, f = inputs.fft_inputs(shape, dtype)
         expected = fftconv.unfused(a, f)
-        t_unfused = timing.median(timing.device_times(lambda: fftconv.unfused(a, f)))
+        t_unfused = timing.warm_device_times(lambda: fftconv.unfused(a, f)).median
         nbytes = roofline.fft_conv_bytes(shape, dtype, "single_kernel")
         valid = fftconv_dx.valid_knobs(dtype, shape[1])
         print(f"{case}: cuFFTDx's valid (elements per thread, FFTs per block): {valid}", flush=True)
@@ -41,7 +41,7 @@ def main(argv=None):
                 with fftconv_dx.SingleKernelFFTConv(a, f, elements_per_thread=ept, ffts_per_block=fpb,
                                                     max_registers=regs, tuned=False) as conv:
                     err = tolerances.relative_error(conv(), expected)
-                    t = timing.median(timing.device_times(conv))
+                    t = timing.warm_device_times(conv).median
                     launch = conv.launch_shape
             except Exception as exc:  # a configuration cuFFTDx or the GPU refuses: listed, not fatal
                 rows.append(dict(shape=shape_text, dtype=dtype, knobs=f"{ept}/{fpb}/{regs}", error=f"{type(exc).__name__}: {exc}"))

@@ -173,8 +173,28 @@ def test_results_table_renders_the_matmul_family():
     files = sorted(glob.glob(str(root / "asv/results/h100-80gb-hbm3/55063486-*.json")))
     if not files:
         pytest.skip("the committed matmul-family results are not in this checkout")
-    out = subprocess.run([sys.executable, "scripts/results_table.py", files[0], "MatmulEpilogs", "MatmulPeers"],
+    out = subprocess.run([sys.executable, "-m", "fusion_kernels", "table", files[0], "MatmulEpilogs", "MatmulPeers"],
                          cwd=root, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "| GELU_BIAS | 2000x1000x4000 | float16 |" in out.stdout
     assert "torch_eager / GEMM" in out.stdout and "n/a |" not in out.stdout.split("MatmulPeers")[1]
+
+
+def test_results_table_renders_the_cold_and_warm_figures():
+    import glob
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted(glob.glob(str(root / "asv/results/h200/b3c08a0f-*.json")))
+    if not files:
+        pytest.skip("the committed H200 results are not in this checkout")
+    out = subprocess.run([sys.executable, "-m", "fusion_kernels", "table", files[0], "FFTConv"], cwd=root,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "### FFTConv: cold device time (ms)" in out.stdout and "fused_planned / bound" in out.stdout
+    assert "nvmath-python1.0.0" in out.stdout  # the environment names the software
+    bad = subprocess.run([sys.executable, "-m", "fusion_kernels", "table", "README.md"], cwd=root,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "is not an asv results file" in bad.stderr

@@ -91,6 +91,24 @@ def _quality_nvbench(args) -> int:
     return nvbench_check.main(args)
 
 
+def _quality_aa(args) -> int:
+    from . import regressions
+
+    try:
+        from asv import config
+
+        conf = config.Config.load(args.config)
+        rows = regressions.aa_rows(conf, args.machine, args.run_a, args.run_b, args.env_a, args.env_b)
+    except ImportError:
+        print("fusion-kernels quality aa: needs asv (pip install 'fusion-kernels[test]')", file=sys.stderr)
+        return 2
+    except regressions.CompareError as exc:
+        print(f"fusion-kernels quality aa: {exc}", file=sys.stderr)
+        return 2
+    print(regressions.aa_table(rows))
+    return 1 if any(r["over"] for r in rows) else 0
+
+
 def check_names(args) -> str | None:
     from .report import check_arguments
 
@@ -107,6 +125,16 @@ def _asv_summary(args) -> int:
         return 2
     print(asvlog.report(text))
     return 0
+
+
+def _table(args) -> int:
+    from . import results_table
+
+    try:
+        return results_table.main(args.results, args.classes)
+    except ValueError as exc:
+        print(f"fusion-kernels table: {exc}", file=sys.stderr)
+        return 2
 
 
 def _positive_int(text: str) -> int:
@@ -173,6 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     nvb.add_argument("--json", help="write the rows as JSON here")
     nvb.add_argument("--nvbench-json", help="keep nvbench's own JSON output here")
     nvb.set_defaults(func=_quality_nvbench)
+    aa = checks.add_parser("aa", help="two asv runs of one commit (an A/A test) against asv.conf.json's thresholds: "
+                                      "per benchmark, the largest change and the cases over their factor (exit 1 if any)")
+    aa.add_argument("run_a", help="commit of the first run (a hash prefix)")
+    aa.add_argument("run_b", help="commit of the second run (the same code)")
+    aa.add_argument("--machine", required=True)
+    aa.add_argument("--env-a")
+    aa.add_argument("--env-b")
+    aa.add_argument("--config", default="asv.conf.json")
+    aa.set_defaults(func=_quality_aa)
+    tab = sub.add_parser("table", help="one committed asv results file as Markdown tables (no GPU needed)")
+    tab.add_argument("results", help="asv/results/<machine>/<commit>-<env>.json")
+    tab.add_argument("classes", nargs="*", help="benchmark classes to render (default: all)")
+    tab.set_defaults(func=_table)
     summ = sub.add_parser("asv-summary", help="why cases skipped or failed, from the output of `asv run -e` "
                                               "(scripts/asv-offline.sh prints it at the end)")
     summ.add_argument("log", help="a file holding asv's output, or - for standard input")

@@ -22,8 +22,8 @@ from .workloads import WORKLOADS
 
 # Budgets per figure: device figures converge fast on a GPU-bound call; host-bound figures follow
 # the host CPU's speed and would not reach 0.5% in any budget (docs/measurements.md).
-DEVICE_CRITERION = timing.Criterion(min_samples=10, max_noise=0.005, max_seconds=0.1)
-WALL_CRITERION = timing.Criterion(min_samples=10, max_noise=0.01, max_seconds=0.05)
+DEVICE_CRITERION = timing.Criterion(min_samples=10, max_noise=0.005, max_seconds=0.1, max_samples=200)
+WALL_CRITERION = timing.Criterion(min_samples=10, max_noise=0.01, max_seconds=0.05, max_samples=200)
 # A device time this far above the call time of the same case cannot be right (docs/measurements.md).
 IMPOSSIBLE_RATIO = 1.2
 

@@ -179,3 +179,42 @@ def compare_main(args) -> int:
     counts = {v: sum(1 for r in rows if r[4] == v) for v in (SLOWER, FAILED, FASTER, INCONCLUSIVE, SAME, UNTRACKED)}
     print("; ".join(f"{n} {v}" for v, n in counts.items()), file=sys.stderr)
     return 1 if counts[SLOWER] or counts[FAILED] else 0
+
+
+def aa_rows(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None) -> list[dict]:
+    """Two runs of one commit (an A/A test), per benchmark: how many cases, the largest change either
+    way (as a factor >= 1), the tightest threshold any of its cases has, and how many exceed theirs."""
+    before, _ = _figures(conf, machine, commit_a, env_a)
+    after, _ = _figures(conf, machine, commit_b, env_b)
+    policy = Policy.from_config(conf)
+    out = {}
+    for name in sorted(set(before) & set(after)):
+        a, b = before[name].value, after[name].value
+        if _missing(a) or _missing(b) or not a or not b:
+            continue
+        bench = name.split("(")[0]
+        row = out.setdefault(bench, {"benchmark": bench, "cases": 0, "worst": 1.0, "worst_case": "",
+                                     "tightest": None, "excluded": False, "over": 0})
+        change = max(b / a, a / b)
+        threshold = policy.threshold(name)
+        row["cases"] += 1
+        if change > row["worst"]:
+            row["worst"], row["worst_case"] = change, name[len(bench):]
+        if threshold is None:
+            row["excluded"] = True
+            continue
+        row["tightest"] = threshold if row["tightest"] is None else min(row["tightest"], threshold)
+        if change > 1 + threshold:
+            row["over"] += 1
+    return list(out.values())
+
+
+def aa_table(rows: list[dict]) -> str:
+    lines = ["| benchmark | cases | largest change (x) | at | tightest factor | over their factor |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        factor = "not detected" if r["excluded"] and r["tightest"] is None else f"{1 + r['tightest']:.2f}"
+        lines.append(f"| {r['benchmark']} | {r['cases']} | {r['worst']:.3f} | {r['worst_case']} | {factor} | {r['over']} |")
+    total = sum(r["over"] for r in rows)
+    lines += ["", f"{total} of {sum(r['cases'] for r in rows)} cases change by more than their factor."]
+    return "\n".join(lines)
