@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# GPU CI: every test on the GPU, then a quick benchmark pass. Run from anywhere:
+# GPU CI: every test on the GPU, the planted-slowdown check, then a quick benchmark pass. Run from anywhere:
 #   bash scripts/gpu-ci.sh [--logdir DIR] [--wheels DIR]
 # --wheels DIR: install the wheels in DIR (no index, no dependencies) into a private
-#   site folder first, for GPU machines without internet (see README).
-# Logs: DIR/pytest.log, DIR/junit.xml, DIR/bench.log, DIR/bench.json (default: gpu-ci-logs/).
+#   site folder first (a new temporary folder, removed at the end), for GPU machines without
+#   internet (see README).
+# It stops at once, with `fusion-kernels info`'s message, when this machine cannot run the GPU tests.
+# Logs: DIR/pytest.log, DIR/junit.xml, DIR/plant.log, DIR/bench.log, DIR/bench.json (default: gpu-ci-logs/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logdir=gpu-ci-logs
 wheels=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --logdir) logdir=$2; shift 2 ;;
-    --wheels) wheels=$2; shift 2 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
+    --logdir|--wheels)
+      [ $# -ge 2 ] && [ -n "$2" ] || { echo "gpu-ci: $1 needs a value (usage: bash scripts/gpu-ci.sh [--logdir DIR] [--wheels DIR])" >&2; exit 2; }
+      if [ "$1" = --logdir ]; then logdir=$2; else wheels=$2; fi
+      shift 2 ;;
+    *) echo "gpu-ci: unknown argument: $1 (usage: bash scripts/gpu-ci.sh [--logdir DIR] [--wheels DIR])" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$logdir"
 if [ -n "$wheels" ]; then
-  site=${FK_SITE:-/tmp/fusion-kernels-site}
+  ls "$wheels"/*.whl >/dev/null 2>&1 || { echo "gpu-ci: no wheels in $wheels" >&2; exit 2; }
+  # A private folder: a fixed, shared one first on PYTHONPATH would run whatever another user put there.
+  site=$(mktemp -d "${TMPDIR:-/tmp}/fusion-kernels-site.XXXXXX")
+  trap 'rm -rf "$site"' EXIT
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" "$wheels"/*.whl || exit 1
   export PYTHONPATH="$site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
   # libmathdx (the dx extra) lands under the --target folder, where nvmath's library finder
@@ -29,7 +36,12 @@ else
   export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export PYTHONUNBUFFERED=1
-python3 -m fusion_kernels info | tee "$logdir/info.log"
+if ! python3 -m fusion_kernels info > "$logdir/info.log" 2>&1; then
+  cat "$logdir/info.log"
+  echo "gpu-ci: this machine cannot run the GPU tests (above); nothing was run" >&2
+  exit 1
+fi
+cat "$logdir/info.log"
 
 status=0
 # Every test but the browser one (it needs Chromium; CPU CI runs it) and the multi-process ones
@@ -41,6 +53,10 @@ if grep -qE '[0-9]+ skipped' "$logdir/pytest.log"; then
   echo "gpu-ci: tests were skipped on a GPU machine (see reasons above)" >&2
   status=1
 fi
+
+# The regression signal catches a planted 5% slowdown of a fused kernel, and not the speedup back.
+bash scripts/plant-check.sh 2>&1 | tee "$logdir/plant.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 # Quick benchmark pass (pytest-benchmark, GPU-synchronised): compared with the stored
 # baseline of this GPU when there is one; a median slower by more than 10% fails.

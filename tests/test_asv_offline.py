@@ -134,3 +134,19 @@ def test_interrupt_keeps_finished_commits_and_leaves_nothing_behind(tmp_path, si
     worktrees = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=repo, capture_output=True,
                                text=True).stdout
     assert worktrees.count("worktree ") == 1 and "prunable" not in worktrees
+
+
+def test_gpu_ci_stops_after_info_without_a_gpu(tmp_path):
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run(["bash", "scripts/gpu-ci.sh", "--logdir", str(tmp_path / "logs")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "cannot run the GPU tests" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "logs" / "pytest.log").exists()  # nothing else ran
+
+
+def test_gpu_ci_installs_wheels_into_a_private_folder(tmp_path):
+    out = subprocess.run(["bash", "scripts/gpu-ci.sh", "--wheels", str(tmp_path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "no wheels in" in out.stderr
+    script = (ROOT / "scripts" / "gpu-ci.sh").read_text()
+    assert "mktemp -d" in script and "/tmp/fusion-kernels-site}" not in script

@@ -79,6 +79,14 @@ def _compare(args) -> int:
 def _quality_nvbench(args) -> int:
     from . import nvbench_check
 
+    if args.table_from:
+        try:
+            rows = nvbench_check.load_rows(args.table_from)
+        except (OSError, ValueError, TypeError) as exc:
+            print(f"fusion-kernels quality nvbench: cannot read {args.table_from}: {exc}", file=sys.stderr)
+            return 2
+        print(nvbench_check.table(rows))
+        return 0 if nvbench_check.all_pass(rows) else 1
     why = check_names(args)
     if why:
         print(f"fusion-kernels quality nvbench: {why}", file=sys.stderr)
@@ -200,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     nvb.add_argument("--dtype", action="append", choices=dtypes, help="repeatable; default: all")
     nvb.add_argument("--json", help="write the rows as JSON here")
     nvb.add_argument("--nvbench-json", help="keep nvbench's own JSON output here")
+    nvb.add_argument("--table-from", metavar="JSON", help="render the table of an earlier run's --json (no GPU)")
     nvb.set_defaults(func=_quality_nvbench)
     aa = checks.add_parser("aa", help="two asv runs of one commit (an A/A test) against asv.conf.json's thresholds: "
                                       "per benchmark, the largest change and the cases over their factor (exit 1 if any)")
