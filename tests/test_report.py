@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fusion_kernels import backend, cli, measure, report, workloads
+from fusion_kernels import backend, cli, files, measure, report, workloads
 
 
 def fake_case(workload, strategy, shape, dtype, t=1e-3, error=1e-7):
@@ -153,7 +153,7 @@ def test_interrupted_report_keeps_what_it_measured(fake_gpu, monkeypatch, tmp_pa
 
 def test_two_reports_into_one_folder_do_not_collide(tmp_path):
     for i in range(20):  # unique temporary names: no writer renames another's file away
-        report.write_atomic(tmp_path / "report.json", json.dumps({"i": i}))
+        files.write_atomic(tmp_path / "report.json", json.dumps({"i": i}))
     assert json.loads((tmp_path / "report.json").read_text()) == {"i": 19}
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 

@@ -239,11 +239,16 @@ def test_criterion_validates_and_stops():
         timing.Criterion(max_noise=float("nan"))
     with pytest.raises(ValueError, match=r"max_samples \(5\) must be >= min_samples \(10\)"):
         timing.Criterion(min_samples=10, max_samples=5)
-    c = timing.Criterion(min_samples=3, max_noise=0.01, max_seconds=1.0)
-    assert not c.done([1.0, 1.0], 0.0)  # too few
-    assert c.done([1.0, 1.0, 1.0], 0.0)  # no noise
-    assert not c.done([1.0, 2.0, 1.0], 0.5) and c.done([1.0, 2.0, 1.0], 1.5)  # noisy: until the budget
+    c = timing.Criterion(min_samples=3, max_noise=0.01, max_seconds=1.0, max_samples=100)
+    assert not c.done(2, 0.0, 0.0)  # too few
+    assert c.done(3, 0.0, 0.0)  # no noise
+    assert not c.done(3, 0.5, 0.5) and c.done(3, 0.5, 1.5)  # noisy: until the budget
+    assert c.done(100, 0.5, 0.0)  # or the most samples
     assert timing.relative_noise([1.0]) == math.inf and timing.relative_noise([2.0, 2.0]) == 0.0
+    running = timing._Running()
+    for x in [1.0, 2.0, 4.0, 3.0]:
+        running.add(x)
+    assert running.noise == pytest.approx(timing.relative_noise([1.0, 2.0, 4.0, 3.0]))
 
 
 def test_skip_and_failure_summary_from_an_asv_log():

@@ -26,13 +26,14 @@ import io
 import json
 import math
 import os
-import secrets
 import stat
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from . import files
 
 try:
     import fcntl
@@ -249,20 +250,6 @@ def _locked(p: Path):
         os.close(fd)  # releases the lock
 
 
-def _write(p: Path, text: bytes) -> None:
-    tmp = p.with_name(f"{p.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # 0o666 less the umask (mkstemp's 0o600 would hide the file from the other users sharing the cache)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def store(kind: str, key: str, value) -> bool:
     """Add one entry (replacing `key`'s); False, with a warning and the cache unchanged, if it cannot be written."""
     if not isinstance(key, str):
@@ -286,7 +273,7 @@ def store(kind: str, key: str, value) -> bool:
             data = _valid(kind, p, data)
             data.pop(key, None)  # re-inserted last: the newest entry is the last evicted
             data[key] = value
-            _write(p, _serialize(data))
+            files.write_atomic(p, _serialize(data))
     except OSError as exc:  # TimeoutError is one
         _warn(f"cannot write the cache file {p}: {exc}; the entry is not stored")
         return False

@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import regressions
 
     regressions.add_arguments(cmp_)
+    cmp_.add_argument("--all", action="store_true", help="list every figure, not only those that changed")
     cmp_.set_defaults(func=_compare)
     quality = sub.add_parser("quality", help="checks of the suite's own measurements")
     checks = quality.add_subparsers(dest="check", required=True, parser_class=_Parser)
@@ -212,12 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     nvb.set_defaults(func=_quality_nvbench)
     aa = checks.add_parser("aa", help="two asv runs of one commit (an A/A test) against asv.conf.json's thresholds: "
                                       "per benchmark, the largest change and the cases over their factor (exit 1 if any)")
-    aa.add_argument("run_a", help="commit of the first run (a hash prefix)")
-    aa.add_argument("run_b", help="commit of the second run (the same code)")
-    aa.add_argument("--machine", required=True)
-    aa.add_argument("--env-a")
-    aa.add_argument("--env-b")
-    aa.add_argument("--config", default="asv.conf.json")
+    regressions.add_arguments(aa, "run_a", "run_b", "commit of the first run (a hash prefix)",
+                              "commit of the second run (the same code)")
     aa.set_defaults(func=_quality_aa)
     tab = sub.add_parser("table", help="one committed asv results file as Markdown tables (no GPU needed)")
     tab.add_argument("results", help="asv/results/<machine>/<commit>-<env>.json")

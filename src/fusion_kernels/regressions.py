@@ -140,14 +140,17 @@ def compare(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=
     return rows
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("before", help="the reference commit (a prefix of its hash, as asv's results name it)")
-    parser.add_argument("after", help="the commit compared with it (the same one, with --env-a/--env-b)")
+def add_arguments(parser: argparse.ArgumentParser, first="before", second="after",
+                  first_help="the reference commit (a prefix of its hash, as asv's results name it)",
+                  second_help="the commit compared with it (the same one, with --env-a/--env-b)") -> None:
+    """The options that name two asv results: `compare` and `quality aa` take the same."""
+    parser.add_argument(first, help=first_help)
+    parser.add_argument(second, help=second_help)
     parser.add_argument("--machine", required=True, help="asv machine name, e.g. h200")
-    parser.add_argument("--env-a", help="the environment of BEFORE (a substring of its name: e.g. nvmath-python0.9.0)")
-    parser.add_argument("--env-b", help="the environment of AFTER")
+    parser.add_argument("--env-a", help=f"the environment of {first.upper()} (a substring of its name: e.g. "
+                                        "nvmath-python0.9.0)")
+    parser.add_argument("--env-b", help=f"the environment of {second.upper()}")
     parser.add_argument("--config", default="asv.conf.json", help="asv configuration (default: asv.conf.json)")
-    parser.add_argument("--all", action="store_true", help="list every figure, not only those that changed")
 
 
 def _fmt(f: Figure) -> str:

@@ -9,18 +9,16 @@ report keeps what it measured and never leaves a half-written file.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from . import backend, measure, tolerances
+from . import backend, files, measure, tolerances
 from .workloads import WORKLOADS
 
 COLUMNS = ["workload", "shape", "dtype", "strategy", "cold_ms", "warm_ms", "call_ms", "host_ms", "device_mb",
@@ -69,27 +67,13 @@ def row_of(res: measure.CaseResult, unfused: measure.CaseResult | None) -> dict:
     return row
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file of a unique name in the same folder, then a
-    rename: readers never see half a file, and two writers never share a temporary."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save(rows: list, out: Path, meta: dict) -> None:
-    write_atomic(out / "report.json", json.dumps({"meta": meta, "rows": rows}, indent=1))
+    files.write_atomic(out / "report.json", json.dumps({"meta": meta, "rows": rows}, indent=1))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-    write_atomic(out / "report.csv", buf.getvalue())
+    files.write_atomic(out / "report.csv", buf.getvalue())
 
 
 def _fmt(v, spec):

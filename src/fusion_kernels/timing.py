@@ -63,13 +63,13 @@ class Criterion:
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or not math.isfinite(value):
                 raise ValueError(f"Criterion.{name} must be a positive finite number, got {value!r}")
 
-    def done(self, values: list, elapsed: float) -> bool:
-        n = len(values)
+    def done(self, n: int, noise: float, elapsed: float) -> bool:
+        """Stop after `n` samples of relative noise `noise`, `elapsed` seconds in?"""
         if n >= self.max_samples:
             return True
         if n < self.min_samples:
             return False
-        return relative_noise(values) <= self.max_noise or elapsed >= self.max_seconds
+        return noise <= self.max_noise or elapsed >= self.max_seconds
 
 
 DEFAULT = Criterion()
@@ -268,11 +268,30 @@ def waits_for_gpu(fn) -> bool:
     return waited or dt >= timeout
 
 
+class _Running:
+    """Mean and variance of a growing sample in O(1) per value (Welford), for the stopping test."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, x: float) -> None:
+        self.n += 1
+        delta = x - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (x - self.mean)
+
+    @property
+    def noise(self) -> float:
+        if self.n < 2 or self.mean <= 0:
+            return math.inf
+        return math.sqrt(self.m2 / (self.n - 1)) / self.mean
+
+
 def _sample(take, criterion: Criterion, what: str) -> tuple[list, int]:
     """Values of `take()` (None: discarded as throttled) until `criterion` is met."""
-    values, throttled = [], 0
+    values, throttled, stats = [], 0, _Running()
     t0 = time.perf_counter()
-    while not criterion.done(values, time.perf_counter() - t0):
+    while not criterion.done(stats.n, stats.noise, time.perf_counter() - t0):
         x = take()
         if x is None:
             throttled += 1
@@ -282,6 +301,7 @@ def _sample(take, criterion: Criterion, what: str) -> tuple[list, int]:
             time.sleep(0.005)  # let the clock recover, as nvbench's throttle_recovery_delay does
             continue
         values.append(x)
+        stats.add(x)
     return values, throttled
 
 
