@@ -87,7 +87,9 @@ def _quality_nvbench(args) -> int:
             return 2
         print(nvbench_check.table(rows))
         return 0 if nvbench_check.all_pass(rows) else 1
-    why = check_names(args)
+    from .report import check_names
+
+    why = check_names(args.workload, args.dtype, args.strategy)
     if why:
         print(f"fusion-kernels quality nvbench: {why}", file=sys.stderr)
         return 2
@@ -115,12 +117,6 @@ def _quality_aa(args) -> int:
         return 2
     print(regressions.aa_table(rows))
     return 1 if any(r["over"] for r in rows) else 0
-
-
-def check_names(args) -> str | None:
-    from .report import check_arguments
-
-    return check_arguments(workloads=args.workload, dtypes=args.dtype, strategies=args.strategy)
 
 
 def _asv_summary(args) -> int:

@@ -180,9 +180,8 @@ def strategies_for(name, strategies=None) -> list:
     return [s for s in w.strategies if w.requires[s] not in SLOW_TO_BUILD and s not in SLOW_TO_BUILD_NAMES]
 
 
-def check_arguments(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels-report",
-                    strategies=None) -> str | None:
-    """Why these report options cannot work, in one line, or None; checked before any GPU work."""
+def check_names(workloads=None, dtypes=None, strategies=None) -> str | None:
+    """Why these workload, dtype and strategy names are not the suite's, in one line, or None."""
     for name, given, known in (("--workload", workloads, list(WORKLOADS)),
                                ("--dtype", dtypes, list(dict.fromkeys(d for w in WORKLOADS.values() for d in w.dtypes))),
                                ("--strategy", strategies,
@@ -190,6 +189,15 @@ def check_arguments(workloads=None, dtypes=None, shapes=None, repeat=10, out="fu
         for value in given or ():
             if value not in known:
                 return f"{name} must be one of {', '.join(known)}, got {value!r}"
+    return None
+
+
+def check_arguments(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels-report",
+                    strategies=None) -> str | None:
+    """Why these report options cannot work, in one line, or None; checked before any GPU work."""
+    why = check_names(workloads, dtypes, strategies)
+    if why:
+        return why
     if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= 10_000:
         return f"--repeat must be a whole number from 1 to 10000 (samples per figure, at least), got {repeat!r}"
     if not plan_cases(workloads, dtypes, shapes):

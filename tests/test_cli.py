@@ -1,0 +1,62 @@
+"""Every `fusion-kernels` subcommand: --help, argument errors in one line, and a message (never a
+traceback) where it needs a GPU and there is none (CPU only)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBCOMMANDS = [["info"], ["report"], ["fingerprint"], ["compare"], ["quality", "nvbench"], ["quality", "aa"],
+               ["table"], ["asv-summary"]]
+
+
+def run(*args):
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(ROOT / "src"))
+    return subprocess.run([sys.executable, "-m", "fusion_kernels", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("words", SUBCOMMANDS, ids=" ".join)
+def test_help(words):
+    out = run(*words, "--help")
+    assert out.returncode == 0 and out.stdout.startswith("usage: fusion-kernels " + " ".join(words))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["compare", "abc"], "the following arguments are required"),
+    (["quality", "aa", "a", "b"], "the following arguments are required: --machine"),
+    (["quality", "nvbench", "--dtype", "float8"], "invalid choice"),
+    (["quality"], "the following arguments are required: check"),
+    (["table"], "the following arguments are required: results"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_argument_errors_are_one_line_and_exit_2(args, message):
+    out = run(*args)
+    assert out.returncode == 2 and message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["quality", "nvbench"], "cannot run here:"),
+    (["fingerprint", "--machine"], "no GPU to name the asv machine after"),
+    (["asv-summary", "/no/such/file"], "cannot read /no/such/file"),
+    (["table", "/no/such/file.json"], "is not an asv results file"),
+])
+def test_what_cannot_run_here_says_why(args, message):
+    out = run(*args)
+    assert out.returncode in (1, 2) and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_fingerprint_without_a_gpu_still_names_the_libraries():
+    out = run("fingerprint", "--json")
+    assert out.returncode == 0 and '"gpu": "none (' in out.stdout and '"nvmath-python"' in out.stdout
+
+
+def test_asv_summary_reads_standard_input():
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run([sys.executable, "-m", "fusion_kernels", "asv-summary", "-"], cwd=ROOT, env=env, text=True,
+                         capture_output=True, input="asv: skipped: NotImplementedError('no CUDA device')\n", timeout=60)
+    assert out.returncode == 0 and "1 x no CUDA device" in out.stdout
