@@ -3,7 +3,7 @@
 #   bash scripts/gpu-ci.sh [--logdir DIR] [--wheels DIR]
 # --wheels DIR: install the wheels in DIR (no index, no dependencies) into a private
 #   site folder first (a new temporary folder, removed at the end), for GPU machines without
-#   internet (see README).
+#   internet (see docs/testing.md).
 # It stops at once, with `fusion-kernels info`'s message, when this machine cannot run the GPU tests.
 # Logs: DIR/pytest.log, DIR/junit.xml, DIR/plant.log, DIR/bench.log, DIR/bench.json (default: gpu-ci-logs/).
 set -uo pipefail

@@ -152,7 +152,7 @@ def _positive_int(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Argument errors in one line (exit 2), as the README's exit-code table says; --help stays full."""
+    """Argument errors in one line (exit 2), as docs/faults.md's exit-code table says; --help stays full."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")

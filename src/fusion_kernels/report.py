@@ -1,7 +1,7 @@
 """`fusion-kernels report`: every workload and strategy on this GPU, checked and measured.
 
-Prints one table (workload, shape, dtype, strategy, device time, host time per
-call, peak device memory, speedup over unfused, roofline fraction, correct),
+Prints one table (workload, shape, dtype, strategy, cold and warm device time,
+host time per call, device memory, speedup over unfused, roofline fraction, correct),
 and writes report.json, report.csv and report.png to the output folder. The
 JSON and CSV are rewritten atomically after every case, so an interrupted
 report keeps what it measured and never leaves a half-written file.
@@ -25,7 +25,7 @@ COLUMNS = ["workload", "shape", "dtype", "strategy", "cold_ms", "warm_ms", "call
            "resident_mb", "speedup_vs_unfused", "roofline_fraction", "relative_error", "tolerance", "correct",
            "device_mode", "skip", "error"]
 
-# Exit statuses, in the README's table (tests/test_report.py checks each).
+# Exit statuses, in docs/faults.md's table (tests/test_report.py checks each; tests/test_docs.py the table).
 OK, NO_GPU, BAD_ARGUMENTS, WRONG_RESULT, CASE_FAILED, INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
@@ -213,7 +213,7 @@ def check_arguments(workloads=None, dtypes=None, shapes=None, repeat=10, out="fu
 
 def run(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels-report", make_plot=True,
         stream=None, strategies=None) -> int:
-    """Measure, check, print and save. Returns the exit status (the README's table): OK, NO_GPU,
+    """Measure, check, print and save. Returns the exit status (docs/faults.md's table): OK, NO_GPU,
     BAD_ARGUMENTS, WRONG_RESULT (a result outside its tolerance), CASE_FAILED (a case crashed or
     measured inconsistently), INTERRUPTED."""
     stream = stream or sys.stdout

@@ -1,0 +1,289 @@
+"""The README and docs/ cannot go stale (CPU only): the README stays short, every relative link
+resolves, each number the README quotes is recomputed from the committed asv results, the tables
+that restate code or configuration (exit statuses, report columns, thresholds, sampling) match it,
+and the README's Layout lists exactly the files that exist."""
+
+import ast
+import glob
+import itertools
+import json
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from fusion_kernels import measure, report, timing
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+README_LIMIT = 8 * 1024  # bytes: the first screen must be enough
+
+
+def text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def without_code_blocks(md: str) -> str:
+    return re.sub(r"^```.*?^```", "", md, flags=re.S | re.M)
+
+
+def prose(md: str) -> str:
+    """The text a reader reads as sentences: no code blocks, code spans or link targets, one line."""
+    md = without_code_blocks(md)
+    md = re.sub(r"`[^`\n]*`", " ", md)
+    md = re.sub(r"\]\([^)\s]*\)", "]", md)
+    return " ".join(md.split())
+
+
+def section(md: str, title: str) -> str:
+    """The body of the section whose heading is `title`, up to the next heading of its level or above."""
+    m = re.search(rf"^(#+) {re.escape(title)}\s*$", md, flags=re.M)
+    assert m, f"no section {title!r}"
+    level = len(m.group(1))
+    end = re.search(rf"^#{{1,{level}}} ", md[m.end():], flags=re.M)
+    return md[m.end():m.end() + end.start()] if end else md[m.end():]
+
+
+def table_rows(md: str, header_start: str) -> list[list[str]]:
+    """Cells of each row of the Markdown table whose header line starts with `header_start`."""
+    lines = md.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(header_start)), None)
+    assert start is not None, f"no table starting {header_start!r}"
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+# ---- (a) the README is short ----
+
+def test_readme_is_under_8_kb():
+    size = README.stat().st_size
+    assert size < README_LIMIT, f"README.md is {size} bytes; keep it under {README_LIMIT}: move detail into docs/"
+
+
+# ---- (b) links ----
+
+def slugs(md: str) -> set[str]:
+    """GitHub's anchors for the headings of a Markdown file."""
+    out, seen = set(), {}
+    for m in re.finditer(r"^#+ (.+?)\s*$", without_code_blocks(md), flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def links(path: Path):
+    for m in re.finditer(r"\[[^\]]*\]\(([^)\s]+)\)", without_code_blocks(text(path))):
+        target = m.group(1)
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+            continue
+        yield target
+
+
+@pytest.mark.parametrize("path", [README, *DOCS], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_relative_link_points_to_an_existing_file_and_heading(path):
+    for target in links(path):
+        name, _, anchor = target.partition("#")
+        dest = (path.parent / name).resolve() if name else path
+        assert dest.exists(), f"{path.name}: link {target!r} points to a missing file"
+        if anchor and dest.suffix == ".md":
+            assert anchor in slugs(text(dest)), f"{path.name}: link {target!r}: {dest.name} has no such heading"
+
+
+def test_readme_links_every_docs_page():
+    linked = {(README.parent / t.partition("#")[0]).resolve() for t in links(README)}
+    missing = [p.name for p in DOCS if p.resolve() not in linked]
+    assert not missing, f"docs pages the README does not link: {missing}"
+
+
+# ---- (c) every number the README quotes, recomputed from committed data ----
+
+# A figure: a decimal, a percentage, a quantity with a unit, a factor, or "N of M".
+FIGURE = re.compile(r"\b\d+(?:[.,]\d+)*\s*(?:%|×|x\b|ms\b|µs\b|us\b|ns\b|s\b|[KMGT]i?B\b|MHz\b|GHz\b)"
+                    r"|\b\d+\.\d+\b|\b\d+ of \d+\b")
+SHAPE = re.compile(r"\b\d+(?:[x×]\d+)+\b")
+
+
+def figures_in(md: str) -> list[str]:
+    return [m.group(0).strip() for m in FIGURE.finditer(SHAPE.sub(" ", prose(md)))]
+
+
+def asv_result(machine: str, commit: str) -> dict:
+    files = [f for f in glob.glob(str(ROOT / "asv" / "results" / machine / f"{commit}*.json"))]
+    assert len(files) == 1, f"expected one asv result of {commit} on {machine}, found {files}"
+    return json.loads(Path(files[0]).read_text())
+
+
+def asv_figure(result: dict, benchmark: str, params: tuple) -> tuple[float, list]:
+    """(asv's value, the recorded samples) of `benchmark` at `params` (unquoted values)."""
+    row = dict(zip(result["result_columns"], result["results"][benchmark]))
+    wanted = tuple(repr(p) for p in params)
+    for combo, value, samples in zip(itertools.product(*row["params"]), row["result"], row["samples"]):
+        if combo == wanted:
+            return value, samples
+    raise AssertionError(f"{benchmark} has no parameter set {params}")
+
+
+README_RATIO = re.compile(
+    r"On an NVIDIA (?P<gpu>H\d+), the planned fused FFT convolution \(`(?P<strategy>\w+)`\) at "
+    r"(?P<batch>\d+)×(?P<n>\d+) (?P<dtype>complex\d+) takes (?P<value>\d+\.\d+) of the unfused cold "
+    r"device time \(asv, commit (?P<commit>[0-9a-f]{7,40})\)")
+
+
+def readme_claims() -> dict[str, str]:
+    """{quoted figure: the figure recomputed from committed data, formatted at the quoted precision}."""
+    md = " ".join(text(README).split())
+    m = README_RATIO.search(md)
+    assert m, "the README's figure (fused/unfused FFT convolution) is not in the expected sentence"
+    result = asv_result(m["gpu"].lower(), m["commit"])
+    value, samples = asv_figure(result, "bench_fftconv.FFTConv.track_ratio_to_unfused",
+                                (m["strategy"], f"{m['batch']}x{m['n']}", m["dtype"]))
+    assert samples and statistics.median(samples) == pytest.approx(value), "asv's value is not its samples' median"
+    decimals = len(m["value"].split(".")[1])
+    return {m["value"]: f"{value:.{decimals}f}"}
+
+
+def test_every_figure_the_readme_quotes_matches_the_committed_results():
+    claims = readme_claims()
+    for quoted, recomputed in claims.items():
+        assert quoted == recomputed, f"README quotes {quoted}; the committed asv result gives {recomputed}"
+    unchecked = [f for f in figures_in(text(README)) if f not in claims]
+    assert not unchecked, (f"README quotes {unchecked} with no check here: recompute each from committed data "
+                           "in tests/test_docs.py, or leave it out")
+
+
+def test_the_figure_scanner_sees_figures_and_not_shapes():
+    found = figures_in("It took 0.75 of the time, 12% more, 3 ms, 2× faster, 0 of 2893 cases, at 16384×4096 "
+                       "and 2000x1000x4000 in float64 on an H200, `1.5` in code.")
+    assert found == ["0.75", "12%", "3 ms", "2×", "0 of 2893"]
+
+
+# ---- numbers in the docs pages that restate committed data, code or configuration ----
+
+def asv_config():
+    pytest.importorskip("asv", reason="needs asv (pip install 'fusion-kernels[test]')")
+    from asv import config
+
+    return config.Config.load(str(ROOT / "asv.conf.json"))
+
+
+def test_the_aa_count_in_method_md_is_recomputed_from_the_committed_runs(monkeypatch):
+    from fusion_kernels import regressions
+
+    monkeypatch.chdir(ROOT)
+    conf = asv_config()
+    md = " ".join(text(ROOT / "docs" / "method.md").split())
+    m = re.search(r"(\d+) of (\d+) cases change by more than their factor.*?`fusion-kernels quality aa "
+                  r"--machine (\S+) ([0-9a-f]+) ([0-9a-f]+)`", md)
+    assert m, "method.md: the A/A sentence is not in the expected form"
+    rows = regressions.aa_rows(conf, m[3], m[4], m[5])
+    assert (int(m[1]), int(m[2])) == (sum(r["over"] for r in rows), sum(r["cases"] for r in rows))
+
+
+def test_the_threshold_table_in_method_md_matches_asv_conf():
+    from fusion_kernels import regressions
+
+    policy = regressions.Policy.from_config(asv_config())
+    rows = table_rows(text(ROOT / "docs" / "method.md"), "| family | example figure | threshold |")
+    assert len(rows) >= 10
+    for family, example, stated in rows:
+        threshold = policy.threshold(example.strip("`"))
+        expected = "not detected" if threshold is None else f"{threshold * 100:g}%"
+        assert stated == expected, f"method.md: {family}: says {stated}, asv.conf.json gives {expected}"
+
+
+def test_the_sampling_table_in_method_md_matches_measure():
+    rows = table_rows(text(ROOT / "docs" / "method.md"), "| figures | stop at relative standard deviation |")
+    for (figures, noise, least, budget, most), criterion in zip(rows, (measure.DEVICE_CRITERION, measure.WALL_CRITERION)):
+        assert (noise, least, budget, most) == (f"{criterion.max_noise * 100:g}%", str(criterion.min_samples),
+                                                f"{criterion.max_seconds:g} s", str(criterion.max_samples)), figures
+
+
+def test_code_constants_quoted_in_the_docs_match_the_code():
+    method = " ".join(text(ROOT / "docs" / "method.md").split())
+    faults = " ".join(text(ROOT / "docs" / "faults.md").split())
+    assert f"under {timing.THROTTLE_FRACTION:.0%} of its maximum" in method
+    for md in (method, faults):
+        assert f"above {measure.IMPOSSIBLE_RATIO:g} times the call time" in md
+
+
+def test_the_report_columns_in_report_md_are_the_reports():
+    rows = table_rows(text(ROOT / "docs" / "report.md"), "| column | meaning |")
+    assert [r[0].strip("`") for r in rows] == report.COLUMNS
+
+
+def test_the_environment_name_quoted_in_asv_md_is_a_committed_one():
+    names = {json.loads(Path(f).read_text()).get("env_name") for f in glob.glob(str(ROOT / "asv/results/*/*.json"))}
+    quoted = re.findall(r"`(checkout-py[^`]+)`", text(ROOT / "docs" / "asv.md"))
+    assert quoted and all(q in names for q in quoted), quoted
+
+
+def test_fused_float64_relu_bias_is_slower_than_unfused_on_the_h200_as_strategies_md_says():
+    assert "float64 `RELU_BIAS` is slower fused than unfused at every suite shape" in " ".join(
+        text(ROOT / "docs" / "strategies.md").split())
+    result = asv_result("h200", "b3c08a0f")
+    row = dict(zip(result["result_columns"], result["results"]["bench_matmul.MatmulBiasReLU.track_ratio_to_unfused"]))
+    ratios = {combo: v for combo, v in zip(itertools.product(*row["params"]), row["result"])
+              if combo[0] in ("'fused_planned'", "'fused_graph'") and combo[2] == "'float64'"}
+    assert len(ratios) == 6 and all(v > 1 for v in ratios.values()), ratios
+
+
+# ---- (d) the report's exit statuses ----
+
+def report_exit_constants() -> list[tuple[int, str]]:
+    """(value, name) of the exit statuses as report.py assigns them, in order."""
+    tree = ast.parse((ROOT / "src" / "fusion_kernels" / "report.py").read_text())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
+                and "OK" in [t.id for t in node.targets[0].elts]):
+            return [(ast.literal_eval(v), t.id) for t, v in zip(node.targets[0].elts, node.value.elts)]
+    raise AssertionError("report.py assigns no exit statuses")
+
+
+def test_the_exit_status_table_in_faults_md_is_report_py():
+    rows = table_rows(section(text(ROOT / "docs" / "faults.md"), "Exit statuses of `fusion-kernels report`"),
+                      "| exit status | constant |")
+    table = [(int(status), constant.strip("`")) for status, constant, _ in rows]
+    assert table == report_exit_constants()
+    assert table == [(getattr(report, name), name) for _, name in table]
+
+
+# ---- (e) the README's Layout ----
+
+def existing(folder: str, pattern: str) -> set[str]:
+    base = ROOT / folder
+    return {p.relative_to(base).as_posix() for p in base.rglob(pattern)
+            if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".") and p.suffix != ".pyc"}
+
+
+def layout() -> dict[str, set[str]]:
+    """{folder: the names listed under it} from the README's Layout section."""
+    listed, folder = {}, None
+    for line in section(text(README), "Layout").splitlines():
+        m = re.match(r"^`([\w./-]+/)`", line)
+        if m:
+            folder = m.group(1)
+            listed.setdefault(folder, set())
+            continue
+        m = re.match(r"^- `([^`]+)`", line)
+        if m:
+            assert folder, f"Layout lists {m.group(1)} under no folder"
+            assert m.group(1) not in listed[folder], f"Layout lists {folder}{m.group(1)} twice"
+            listed[folder].add(m.group(1))
+    return listed
+
+
+@pytest.mark.parametrize("folder, pattern", [("src/fusion_kernels/", "*.py"), ("scripts/", "*"), ("benchmarks/", "*")])
+def test_the_readme_layout_lists_every_file_and_nothing_else(folder, pattern):
+    listed = layout().get(folder)
+    assert listed is not None, f"README's Layout has no `{folder}` list"
+    files = existing(folder, pattern)
+    assert not files - listed, f"README's Layout misses {sorted(files - listed)} in {folder}"
+    assert not listed - files, f"README's Layout lists {sorted(listed - files)} in {folder}, which do not exist"
