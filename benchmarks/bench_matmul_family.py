@@ -1,8 +1,8 @@
 """The matmul epilogue family (cuBLASLt's forward epilogues, unfused vs planned vs graph-replayed), and
 ReLU(A @ B + bias[:, None]) against its peers (PyTorch) and the GEMM alone (CuPy, nvmath, PyTorch)."""
 
-from .common import (FIGURE_VERSION, _AgainstUnfused, _Cases, measure, quick_options, safe_import, samples, skip, timing,
-                     workloads)
+from .common import (FIGURE_VERSION, _AgainstUnfused, _Cases, measure, quick_options, safe_import, samples, skip,
+                     timing, workloads)
 
 matmul = peers = None
 with safe_import():
