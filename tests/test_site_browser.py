@@ -4,11 +4,18 @@ request off localhost refused, opens the index and, for every machine with
 results, one benchmark's graph, and finds plotted points, no failed request and
 no console error. Run on the committed results and on them plus a second,
 synthetic machine's, and once with a vendored file altered (Chromium refuses it:
-its pinned integrity hash no longer matches)."""
+its pinned integrity hash no longer matches).
+
+And the site reads without a manual (scripts/site_guide.py, docs/site.md): the
+front page's five fused/unfused charts open on the H200 and plot positive points;
+the grid's resident-memory and cold-device-time charts are not flat at 0, and
+every grid summary is asv's own where no case is 0; the Regressions page lists
+what regressions.json gives; error.html says how to serve the site."""
 
 import contextlib
 import functools
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -231,3 +238,202 @@ def test_altered_vendored_file_is_refused(committed_html, tmp_path):
             browser.close()
     assert any("integrity" in e and "jquery.flot.js" in e for e in errors), errors
     assert not external, f"requests off localhost: {external}"
+
+
+# ---- a site that reads without a manual (scripts/site_guide.py, docs/site.md) ----
+
+STORY_MACHINE = "h200"
+WORKLOADS = ["bench_matmul.MatmulBiasReLU", "bench_fftconv.FFTConv", "bench_fftconv.FFTConvSharedFilter",
+             "bench_fftconv.RFFTConv", "bench_fftconv.FFTConv2D"]
+# The data of each series flot drew: [[label, [[x, y], ...]], ...].
+PLOTTED = """(el) => { const p = $(el).data('plot');
+    return p ? p.getData().map(s => [s.label || '', s.data.map(xy => [xy[0], xy[1]])]) : null; }"""
+
+
+def _front_page_links(html):
+    """{class: [(machine, fragment)]} of the links in the front page's start-here note."""
+    import html as htmllib
+    import re
+
+    text = (html / "index.html").read_text()
+    links = {}
+    for cls, machine, href in re.findall(r'<a class="(fk-[a-z-]+)" data-machine="([^"]+)" href="([^"]+)"', text):
+        links.setdefault(cls, []).append((htmllib.unescape(machine), htmllib.unescape(href)))
+    return links
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def test_the_five_story_charts_plot_nonzero_points(committed_html):
+    """The front page links fused/unfused of the five workloads on the H200 (the same fragments as
+    docs/site.md); each opens that machine's chart at the largest shape, without fused_onecall, and
+    plots positive points on every line; each device-time link opens on a log scale."""
+    from playwright.sync_api import sync_playwright
+
+    html = committed_html
+    links = _front_page_links(html)
+    story = [frag for machine, frag in links.get("fk-story", []) if machine == STORY_MACHINE]
+    assert [f.split("?")[0] for f in story] == [f"#{w}.track_ratio_to_unfused" for w in WORKLOADS], story
+    device = [frag for machine, frag in links.get("fk-device-time", []) if machine == STORY_MACHINE]
+    assert len(device) == len(WORKLOADS) and all("y-axis-scale=log" in f for f in device), device
+    docs = (ROOT / "docs" / "site.md").read_text()
+    assert all(frag in docs for frag in story), "docs/site.md lists other fragments than the front page"
+
+    index = json.loads((html / "index.json").read_text())
+    external, errors, seen = [], [], {}
+    with _serve(html) as base, sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            for frag in story + device:
+                bench = frag[1:].split("?")[0]
+                shapes = index["benchmarks"][bench]["params"][1]
+                page = _open(browser, external, errors)
+                requested = []
+                page.on("request", lambda r: "/graphs/" in r.url and requested.append(unquote(urlsplit(r.url).path)))
+                page.goto(base + "index.html" + frag, wait_until="networkidle")
+                page.wait_for_function("() => $('#main-graph').data('plot')", timeout=10_000)
+                series = page.evaluate(PLOTTED, page.locator("#main-graph").element_handle())
+                log_scale = page.locator("#log-scale.active").count() == 1
+                page.close()
+                seen[frag] = series
+                assert requested and all(f"/machine-{STORY_MACHINE}/" in r for r in requested), (frag, requested)
+                assert series, f"{frag}: nothing plotted"
+                for label, data in series:
+                    ys = [y for _, y in data if y is not None]
+                    assert ys and all(math.isfinite(y) and y > 0 for y in ys), f"{frag}: {label}: {data}"
+                    assert f"shape-{shapes[-1].strip(chr(39))}" in label, f"{frag}: {label} is not the largest shape"
+                if "track_ratio_to_unfused" in frag:
+                    labels = [label for label, _ in series]
+                    assert not any("fused_onecall" in label for label in labels), labels
+                    assert any(label.endswith("strategy-unfused") for label in labels), labels
+                    assert len(series) >= 3, labels  # unfused and at least two fused strategies
+                else:
+                    assert log_scale, f"{frag}: not on a log scale"
+        finally:
+            browser.close()
+    assert not external, f"requests off localhost: {external}"
+    assert not errors, f"console errors or failed requests: {errors}"
+
+
+def _summary_benchmarks(index):
+    return [name for name in sorted(index["benchmarks"])
+            if name.rsplit(".", 1)[-1] in ("track_resident_device_bytes", "track_cold_device_seconds")]
+
+
+def test_grid_summaries_are_not_flat_at_zero(committed_html):
+    """The grid's charts of resident memory and cold device time, for every workload: the data they
+    are drawn from (graphs/summary/<benchmark>.json, as flot holds it on the page) is positive at every
+    commit. asv's own geometric mean was 0 for resident memory, where unfused holds nothing."""
+    from playwright.sync_api import sync_playwright
+
+    html = committed_html
+    index = json.loads((html / "index.json").read_text())
+    names = _summary_benchmarks(index)
+    assert len(names) >= 2 * len(WORKLOADS), names
+    for name in names:
+        data = json.loads((html / "graphs" / "summary" / f"{name}.json").read_text())
+        assert data and all(y is not None and y > 0 for _, y in data), f"{name}: {data}"
+
+    external, errors, drawn = [], [], {}
+    with _serve(html) as base, sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = _open(browser, external, errors)
+            page.goto(base + "index.html", wait_until="networkidle")
+            page.wait_for_function("() => window.$ && $.asv && $.asv.main_json.benchmarks", timeout=10_000)
+            assert page.locator("#fk-start-here").is_visible()
+            for name in names:
+                # The grid plots a chart when it scrolls into view.
+                page.evaluate("(id) => { document.getElementById(id).scrollIntoView(); $(window).trigger('scroll'); }",
+                              f"summarygrid-{name}")
+                handle = page.wait_for_function(
+                    "(id) => { const p = $(document.getElementById(id)).data('plot');"
+                    " return p && p.getData().length; }",
+                    arg=f"summarygrid-{name}", timeout=10_000)
+                handle.dispose()
+                el = page.evaluate_handle("(id) => document.getElementById(id)", f"summarygrid-{name}")
+                drawn[name] = page.evaluate(PLOTTED, el)
+        finally:
+            browser.close()
+    for name, series in drawn.items():
+        [(_, data)] = series
+        ys = [y for _, y in data]
+        assert ys and all(y is not None and y > 0 for y in ys), f"{name}: the grid draws {data}"
+    assert not external, f"requests off localhost: {external}"
+    assert not errors, f"console errors or failed requests: {errors}"
+
+
+def test_grid_summaries_are_asvs_but_for_the_zeros(committed_html):
+    """Where no case is 0 a summary is asv's own (make_summary_graph on the published graph files);
+    where asv's was 0, the memory figures now count a 0 as one 2 MiB page."""
+    from asv.graph import make_summary_graph
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import site_guide
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+    html = committed_html
+    index = json.loads((html / "index.json").read_text())
+    rewritten = []
+    for name, meta in sorted(index["benchmarks"].items()):
+        files = site_guide.graph_files(html, index, name)
+        if not files:
+            continue
+        graphs = [site_guide.load_graph(name, p, f) for p, f in files]
+        asv_points = make_summary_graph(graphs).get_data()
+        published = [tuple(point) for point in json.loads((html / "graphs" / "summary" / f"{name}.json").read_text())]
+        values = [v for g in graphs for _, vs, _ in g.get_data() for v in (vs if isinstance(vs, list) else [vs])]
+        has_zero = 0 in values
+        if not has_zero:
+            assert published == [(x, y) for x, y, _ in asv_points], name
+            continue
+        assert meta["unit"] == "bytes", f"{name}: a 0 in a figure that is not in bytes"
+        rewritten.append(name)
+        ours = site_guide.summary_with_zero_as(name, graphs, site_guide.ZERO_BYTES_AS).get_data()
+        assert published == [(x, y) for x, y, _ in ours], name
+    # The figures that were flat at 0: every workload's resident memory, and the graph replays' peak.
+    assert {f"{w}.track_resident_device_bytes" for w in WORKLOADS} <= set(rewritten), rewritten
+    assert "bench_matmul.MatmulBiasReLU.track_peak_device_bytes" in rewritten, rewritten
+
+
+def test_regressions_page_lists_what_the_data_give(site):
+    """The Regressions page lists one row per step in the published regressions.json (one per
+    benchmark, parameters and machine, for every jump), and no other."""
+    from collections import Counter
+
+    from playwright.sync_api import sync_playwright
+
+    base, html = site
+    data = json.loads((html / "regressions.json").read_text())["regressions"]
+    expected = Counter((name, params.get("machine")) for name, _, params, _, _, _, jumps in data for _ in (jumps or []))
+    rows_js = """() => $('#regressions-body .regression-div:visible > table.table:not(.ignored) > tbody > tr').map(
+        (i, tr) => [[$(tr).find('td a').first().text(), $(tr).find('td a').first().attr('href')]]).get()"""
+    external, errors = [], []
+    with sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = _open(browser, external, errors)
+            page.goto(base + "index.html#/regressions", wait_until="networkidle")
+            page.wait_for_function("() => $('#regressions-body .regression-div:visible > table.table').length",
+                                   timeout=10_000)
+            rows = page.evaluate(rows_js)
+        finally:
+            browser.close()
+    listed = Counter()
+    for text, href in rows:
+        query = [kv.split("=", 1) for kv in href.split("?", 1)[1].split("&")]
+        machine = [unquote(v) for k, v in query if k == "machine"]
+        listed[(text, machine[0] if machine else None)] += 1
+    assert listed == expected, (f"the page lists {sum(listed.values())} rows, "
+                                f"regressions.json gives {sum(expected.values())}")
+    assert not external, f"requests off localhost: {external}"
+    assert not errors, f"console errors or failed requests: {errors}"
+
+
+def test_error_page_says_how_to_serve_the_site(committed_html):
+    text = (committed_html / "error.html").read_text()
+    assert "python -m http.server" in text and "python -m asv preview" in text and "file://" in text

@@ -96,14 +96,35 @@ def test_impossible_figures_are_named():
     assert measure.inconsistency(res) is None
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_asv_records_a_failed_case_as_failed_not_n_a(tmp_path):
-    """The asv side of a crash, without a GPU: a suite whose measurement yields one failed case. asv
-    stores null (failed) for it and NaN (skipped) for the cases without a GPU; the summary says FAILED."""
+def _asv_run_planted(tmp_path, planted, bench):
+    """asv's figures of `bench` (a regex) for a clone of this repository whose suite measures with
+    `planted` (a measure_all method) instead of the GPU: (the run's output, {params: value})."""
     pytest.importorskip("asv", reason="needs asv")
     repo = tmp_path / "repo"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     common_py = repo / "benchmarks" / "common.py"
+    text = common_py.read_text()
+    anchor = "    def measure_all(self):\n        return measure.measure_workload(self.workload_name, **quick_options(self.workload_name))\n"
+    assert anchor in text
+    common_py.write_text(text.replace(anchor, planted))
+    (tmp_path / "home").mkdir()
+    env = dict(os.environ, HOME=str(tmp_path / "home"),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])))
+    out = subprocess.run(["bash", "scripts/asv-offline.sh", "--machine", "ci-test", "--python", sys.executable, "HEAD",
+                          "--", "--bench", bench], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    [path] = [p for p in (repo / "asv" / "results" / "ci-test").glob("*.json") if p.name != "machine.json"]
+    data = json.loads(path.read_text())
+    [row] = data["results"].values()
+    values = row[data["result_columns"].index("result")]
+    strategies, shapes, dtypes = row[data["result_columns"].index("params")]
+    combos = [(s, sh, d) for s in strategies for sh in shapes for d in dtypes]
+    return out.stdout, dict(zip(combos, values))
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_asv_records_a_failed_case_as_failed_not_n_a(tmp_path):
+    """The asv side of a crash, without a GPU: a suite whose measurement yields one failed case. asv
+    stores null (failed) for it and NaN (skipped) for the cases without a GPU; the summary says FAILED."""
     planted = '''
     def measure_all(self):
         res = measure.CaseResult(self.workload_name, "fused_planned", (256, 1024), "complex64")
@@ -113,26 +134,42 @@ def test_asv_records_a_failed_case_as_failed_not_n_a(tmp_path):
             measure._record_failure(res, exc)
         return {("fused_planned", "256x1024", "complex64"): res}
 '''
-    text = common_py.read_text()
-    anchor = "    def measure_all(self):\n        return measure.measure_workload(self.workload_name, **quick_options(self.workload_name))\n"
-    assert anchor in text
-    common_py.write_text(text.replace(anchor, planted))
-    (tmp_path / "home").mkdir()
-    env = dict(os.environ, HOME=str(tmp_path / "home"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])))
-    out = subprocess.run(["bash", "scripts/asv-offline.sh", "--machine", "ci-test", "--python", sys.executable, "HEAD",
-                          "--", "--bench", r"^bench_fftconv\.FFTConv\.track_cold_device_seconds"],
-                         cwd=repo, env=env, capture_output=True, text=True, timeout=300)
-    assert "FAILED: 1 cases" in out.stdout and "RuntimeError: planted crash" in out.stdout, out.stdout[-3000:]
-    [path] = [p for p in (repo / "asv" / "results" / "ci-test").glob("*.json") if p.name != "machine.json"]
-    data = json.loads(path.read_text())
-    row = data["results"]["bench_fftconv.FFTConv.track_cold_device_seconds"]
-    values = row[data["result_columns"].index("result")]
-    strategies, shapes, dtypes = row[data["result_columns"].index("params")]
-    combos = [(s, sh, d) for s in strategies for sh in shapes for d in dtypes]
-    failed = combos.index(("'fused_planned'", "'256x1024'", "'complex64'"))
-    assert values[failed] is None  # failed
-    assert all(isinstance(v, float) and math.isnan(v) for i, v in enumerate(values) if i != failed)  # n/a
+    out, values = _asv_run_planted(tmp_path, planted, r"^bench_fftconv\.FFTConv\.track_cold_device_seconds")
+    assert "FAILED: 1 cases" in out and "RuntimeError: planted crash" in out, out[-3000:]
+    failed = ("'fused_planned'", "'256x1024'", "'complex64'")
+    assert values.pop(failed) is None  # failed
+    assert all(isinstance(v, float) and math.isnan(v) for v in values.values())  # n/a
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_ratio_without_its_baseline_is_skipped_not_failed(tmp_path):
+    """A fused case measured, its unfused baseline skipped (here: out of memory): the ratio does not
+    exist, and asv records n/a with the reason in the log. It was a failure: asv_runner (0.3) takes a
+    NotImplementedError as a skip only from setup(), not from the figure's method."""
+    planted = '''
+    def measure_all(self):
+        fused = measure.CaseResult(self.workload_name, "fused_planned", (256, 1024), "complex64",
+                                   cold_device_seconds=[1e-4, 1.1e-4, 1.2e-4])
+        unfused = measure.CaseResult(self.workload_name, "unfused", (256, 1024), "complex64",
+                                     skip="out of device memory: planted")
+        return {("fused_planned", "256x1024", "complex64"): fused, ("unfused", "256x1024", "complex64"): unfused}
+'''
+    out, values = _asv_run_planted(tmp_path, planted, r"^bench_fftconv\.FFTConv\.track_ratio_to_unfused")
+    value = values[("'fused_planned'", "'256x1024'", "'complex64'")]
+    assert isinstance(value, float) and math.isnan(value), (value, out[-3000:])  # n/a, not null (failed)
+    assert "FAILED" not in out, out[-3000:]
+    assert "no unfused baseline: out of device memory: planted" in out, out[-3000:]
+
+
+def test_skip_inside_a_figure_is_asv_runners_skip():
+    from asv_runner.benchmarks.mark import SkipNotImplemented
+
+    results = {("fused_planned", "8x16", "complex64"): entry(cold_device_seconds=[1.0]),
+               ("unfused", "8x16", "complex64"): entry(skip="planted")}
+    with pytest.raises(SkipNotImplemented, match="no unfused baseline: planted"):
+        bench_fftconv.FFTConv().track_ratio_to_unfused(results, "fused_planned", "8x16", "complex64")
+    with pytest.raises(SkipNotImplemented, match="no GEMM-alone baseline could run"):
+        bench_matmul_family.MatmulPeers().track_ratio_to_fastest_gemm(results, "fused_planned", "8x16", "complex64")
 
 
 # ---- one verdict ----
