@@ -25,11 +25,9 @@ Three edits of the published files; asv's JavaScript is left as it is.
 3. error.html, which asv shows when a library does not load, also says why
    that happens to index.html opened as a file, and how to serve the folder.
 """
-import argparse
 import html
 import json
 import sys
-from pathlib import Path
 from urllib.parse import quote
 
 # The workloads whose fused/unfused ratio tells the story, in reading order.
@@ -228,14 +226,9 @@ def add_file_hint(error_html):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(add_help=False)  # the arguments are asv publish's
-    p.add_argument("--config", default="asv.conf.json")
-    p.add_argument("--html-dir", "-o")
-    args, _ = p.parse_known_args(argv)
-    if args.html_dir is None:
-        from asv.config import Config
-        args.html_dir = Config.load(args.config).html_dir
-    html_dir = Path(args.html_dir)
+    from vendor_site import published_html_dir  # its neighbour in scripts/
+
+    html_dir = published_html_dir(argv)
     if not (html_dir / "index.json").is_file():
         die(f"no index.json in {html_dir}: did `asv publish` run?")
     index = json.loads((html_dir / "index.json").read_text())

@@ -136,15 +136,20 @@ def rewrite_tag(tag, html_dir):
     return tag.replace(m.group(0), f'{m.group(1)}="{rel}" integrity="{pin}"')
 
 
-def main(argv):
-    p = argparse.ArgumentParser(add_help=False)  # the arguments are asv publish's
+def published_html_dir(argv) -> Path:
+    """The folder `asv publish` wrote, from the arguments it was given (publish-site.sh passes the same)."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--config", default="asv.conf.json")
     p.add_argument("--html-dir", "-o")
     args, _ = p.parse_known_args(argv)
     if args.html_dir is None:
         from asv.config import Config
         args.html_dir = Config.load(args.config).html_dir
-    html_dir = Path(args.html_dir)
+    return Path(args.html_dir)
+
+
+def main(argv):
+    html_dir = published_html_dir(argv)
     pages = sorted(html_dir.glob("*.html"))
     if not pages:
         die(f"no HTML pages in {html_dir}: did `asv publish` run?")
