@@ -287,3 +287,51 @@ def test_the_readme_layout_lists_every_file_and_nothing_else(folder, pattern):
     files = existing(folder, pattern)
     assert not files - listed, f"README's Layout misses {sorted(files - listed)} in {folder}"
     assert not listed - files, f"README's Layout lists {sorted(listed - files)} in {folder}, which do not exist"
+
+
+def test_the_h200_trust_numbers_in_measurements_come_from_the_committed_data():
+    """The prose of docs/measurements.md's H200 sections quotes counts and ranges; each is recomputed
+    here from docs/data and asv/results, so it cannot go stale."""
+    import gzip
+
+    from fusion_kernels import nvbench_check
+
+    text = (ROOT / "docs" / "measurements.md").read_text()
+    rows = nvbench_check.load_rows(ROOT / "docs" / "data" / "nvbench-h200-b3c08a0f.json")
+    held = [r for r in rows if not r.skip and r.ours_cold is not None and r.ours_cold >= nvbench_check.SMALLEST]
+    cold_ok = [r for r in held if abs(r.cold_diff) <= nvbench_check.BAR]
+    blocked = [r for r in held if r.mode != "synchronizing" and not r.host_bound and r.warm_diff is not None]
+    fp64 = [r for r in held if r.workload == "matmul_bias_relu" and r.dtype == "float64" and r.mode != "synchronizing"]
+    quoted = {
+        f"{sum(r.passes for r in held)} of {len(held)} cases": True,
+        f"Cold device time: {len(cold_ok)} of {len(held)} within 3%": True,
+        f"{sum(abs(r.cold_diff) > 0.03 for r in fp64)} of {len(fp64)} float64 GEMM cases": True,
+        f"ours {100 * statistics.mean(r.cold_diff for r in fp64):.1f}% slower on average": True,
+        f"{sum(abs(r.warm_diff) <= 0.03 for r in blocked)} of the {len(blocked)} GPU-bound cases within 3%": True,
+        f"in {sum(r.warm_diff < 0 for r in blocked)} of\n  {len(blocked)} ours is lower": True,
+        f"median {100 * statistics.median(r.warm_diff for r in blocked):.1f}%": True,
+    }
+    for phrase in quoted:
+        assert phrase in text, phrase
+
+    raw = json.loads(gzip.open(ROOT / "docs" / "data" / "nvbench-h200-b3c08a0f-nvbench.json.gz").read())
+
+    def clock(state):
+        for summary in state["summaries"]:
+            if summary["tag"] == "nv/cold/sm_clock_rate/mean":
+                return float(summary["data"][0]["value"]) / 1e6
+
+    def case(state):
+        return next(v["value"] for v in state["axis_values"] if v["name"] == "case").split("|")
+
+    gemm = {tuple(case(s)): clock(s) for s in raw["benchmarks"][0]["states"] if case(s)[0] == "matmul_bias_relu"}
+    assert f"GEMM cases ran at {min(gemm.values()):.0f}-{max(gemm.values()):.0f} MHz" in text
+    f64 = [c for (w, strategy, shape, dtype), c in gemm.items() if dtype == "float64" and strategy != "fused_onecall"]
+    assert f"those kernels ran at {min(f64):.0f}-{max(f64):.0f} MHz" in text
+
+    result = json.loads(next((ROOT / "asv" / "results" / "h200").glob("0b5cb62f-*.json")).read_text())
+    cols = result["result_columns"]
+    spans = [(row[cols.index("started_at")], row[cols.index("duration")]) for row in result["results"].values()]
+    first = min(s for s, _ in spans)
+    last = max(s + 1000 * d for s, d in spans)
+    assert f"A full run took {(last - first) / 1000:.0f} s of benchmarks" in text
