@@ -96,10 +96,12 @@ def test_a_call_that_waits_for_the_gpu_is_detected_and_timed_without_the_blockin
 
 def test_the_clock_probe_reads_the_sm_clock(spinner):
     launch, least = spinner(500e-6)
-    timing.cold_device_times(launch, criterion=QUICK)  # leaves the probe's last window: >= 500 us of spin
+    cold = timing.cold_device_times(launch, criterion=QUICK)  # leaves the probe's last window: >= 500 us of spin
     probe = timing._probe()
     hz = probe.clock_hz()
     assert hz is not None and 0.3 * probe.max_hz < hz < 1.1 * probe.max_hz
+    # every kept sample's window is over 500 us: each has its clock, and their mean is a clock too
+    assert len(cold.clocks) == len(cold.seconds) and 0.3 * probe.max_hz < cold.clock_hz < 1.1 * probe.max_hz
 
 
 def test_sampling_stops_on_noise_or_the_budget(spinner):

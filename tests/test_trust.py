@@ -288,6 +288,14 @@ def test_criterion_validates_and_stops():
     assert running.noise == pytest.approx(timing.relative_noise([1.0, 2.0, 4.0, 3.0]))
 
 
+def test_samples_keep_the_clock_of_each_kept_sample():
+    takes = iter([(1.0, 1.9e9), None, (1.0, None), (1.0, 1.7e9), 1.0])
+    values, throttled, clocks = timing._sample(lambda: next(takes), timing.Criterion(min_samples=4, max_samples=4), "t")
+    assert values == [1.0, 1.0, 1.0, 1.0] and throttled == 1 and clocks == [1.9e9, 1.7e9]
+    assert timing.Samples(values, clocks=clocks).clock_hz == pytest.approx(1.8e9)
+    assert timing.Samples([1.0]).clock_hz is None  # no window long enough: unknown, not 0
+
+
 def test_skip_and_failure_summary_from_an_asv_log():
     log = """[ 50.00%] ··· bench_fftconv.FFTConv.track_cold_device_seconds          ok
 [ 50.00%] ···· For parameters: 'unfused', '256x1024', 'complex64'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__, backend
@@ -98,7 +99,12 @@ def _quality_nvbench(args) -> int:
     except backend.GPUUnavailable as exc:
         print(f"fusion-kernels quality nvbench: cannot run here: {exc}", file=sys.stderr)
         return 1
-    return nvbench_check.main(args)
+    code = nvbench_check.main(args)
+    # cuda-bench 0.3.0's process has not always exited after its run (seen on the H200): the data
+    # and the table are written by now, so leave without the interpreter's teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _quality_aa(args) -> int:
@@ -230,6 +236,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fusion-kernels: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -9,22 +9,35 @@ warm and batch within 3% for every case of 10 us or more.
 nvbench's batch holds only the first two launches behind its blocking kernel,
 then launches freely: for a call whose host time exceeds its device time, its
 batch time is the host's throughput, not device time. Those cases are marked
-host-bound: their warm device time is checked against nvbench's cold time less
-the L2 effect only through the cold pair.
+host-bound: only their cold pair is held to the bar.
+
+Both tools time the call on the same stream (nvbench's), in an order that gives
+each pair the same recent load: the suite's cold time after an idle pause, then
+nvbench's cold time after the same pause, then nvbench's batch, then the suite's
+warm time (after that sustained load, as nvbench's batch is). Each figure's mean
+SM clock is kept: a power-bound kernel's time follows its clock, so two figures
+taken at different clocks say so in the table. Two diagnostics per case: the
+suite's cold time again after the batch, and on CuPy's default (legacy) stream.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import asdict, dataclass
 
-from . import backend, measure, timing
+from . import backend, files, measure, timing
 from .workloads import WORKLOADS
 
 BAR = 0.03
 SMALLEST = 10e-6  # the bar applies to calls of this device time or more
 CRITERION = timing.Criterion(min_samples=10, max_noise=0.005, max_seconds=0.5)
+# A synchronising call's time holds its host work (one-call APIs re-plan every call: milliseconds
+# of varying host time), so its median needs more samples on both sides.
+SYNC_SAMPLES = 30
+SYNC_CRITERION = timing.Criterion(min_samples=SYNC_SAMPLES, max_noise=0.005, max_seconds=1.5)
+SETTLE = 0.1  # idle seconds before each cold figure: both start from the same rested clock
 
 
 @dataclass
@@ -40,6 +53,11 @@ class Agreement:
     nvbench_batch: float | None = None
     host: float | None = None
     skip: str | None = None
+    ours_cold_mhz: float | None = None  # mean SM clock of the figure's samples
+    nvbench_cold_mhz: float | None = None
+    ours_warm_mhz: float | None = None
+    ours_cold_after: float | None = None  # diagnostic: the suite's cold time again, after nvbench's batch
+    ours_cold_null: float | None = None  # diagnostic: the suite's cold time on CuPy's default (legacy) stream
 
     @staticmethod
     def _diff(a, b):
@@ -100,6 +118,10 @@ def _summary(state_json: dict, tag: str) -> float | None:
     return None
 
 
+def _mhz(hz):
+    return None if hz is None else hz / 1e6
+
+
 def run(workloads=None, strategies=None, dtypes=None, json_path=None) -> list[Agreement]:
     """Time every case both ways; returns the agreements (nvbench's JSON goes to `json_path`)."""
     import os
@@ -120,27 +142,55 @@ def run(workloads=None, strategies=None, dtypes=None, json_path=None) -> list[Ag
         if row.skip:
             state.skip(row.skip)
             return
-        args = w.make_inputs(shape, dtype)
-        call = w.strategies[strategy](*args)
-        try:
-            call()
-            timing.synchronize()
-            row.host = timing.median(timing.host_times(call, criterion=CRITERION))
-            synchronizing = timing.waits_for_gpu(call)
-            row.mode = "synchronizing" if synchronizing else "blocked"
+        address = state.get_stream().addressof()
+        with cp.cuda.ExternalStream(address):  # the call, its inputs and both tools' timings on one stream
+            call = w.strategies[strategy](*w.make_inputs(shape, dtype))
+            try:
+                _time_both(state, row, call, address)
+            finally:
+                call.close()
+        if row.mode == "blocked":
+            with cp.cuda.Stream.null:
+                call = w.strategies[strategy](*w.make_inputs(shape, dtype))
+                try:
+                    call()
+                    with timing.gc_paused():
+                        row.ours_cold_null = timing.cold_device_times(call, criterion=CRITERION, synchronizing=False).median
+                finally:
+                    call.close()
+        cp.get_default_memory_pool().free_all_blocks()
 
-            def launcher(launch):
+    def _time_both(state, row, call, address):
+        call()
+        timing.synchronize()
+        row.host = timing.median(timing.host_times(call, criterion=CRITERION))
+        synchronizing = timing.waits_for_gpu(call)
+        row.mode = "synchronizing" if synchronizing else "blocked"
+        criterion = SYNC_CRITERION if synchronizing else CRITERION
+        if synchronizing:
+            state.set_min_samples(SYNC_SAMPLES)
+            state.set_timeout(3.0)
+
+        def launcher(launch):
+            # Already on nvbench's stream: a stream object per launch would add host time to its batch.
+            if launch.get_stream().addressof() == address:
+                call()
+            else:
                 with cp.cuda.ExternalStream(launch.get_stream().addressof()):
                     call()
 
-            state.exec(launcher, sync=synchronizing)
-            timing.synchronize()
-            with timing.gc_paused():
-                row.ours_cold = timing.cold_device_times(call, criterion=CRITERION, synchronizing=synchronizing).median
-                row.ours_warm = timing.warm_device_times(call, criterion=CRITERION, synchronizing=synchronizing).median
-        finally:
-            call.close()
-            cp.get_default_memory_pool().free_all_blocks()
+        with timing.gc_paused():
+            time.sleep(SETTLE)
+            cold = timing.cold_device_times(call, criterion=criterion, synchronizing=synchronizing)
+        time.sleep(SETTLE)
+        state.exec(launcher, sync=synchronizing)
+        timing.synchronize()
+        with timing.gc_paused():
+            warm = timing.warm_device_times(call, criterion=criterion, synchronizing=synchronizing)
+            after = timing.cold_device_times(call, criterion=criterion, synchronizing=synchronizing)
+        row.ours_cold, row.ours_cold_mhz = cold.median, _mhz(cold.clock_hz)
+        row.ours_warm, row.ours_warm_mhz = warm.median, _mhz(warm.clock_hz)
+        row.ours_cold_after = after.median
 
     b = bench.register(one_case)
     b.set_name("fusion_kernels_case")
@@ -158,6 +208,7 @@ def run(workloads=None, strategies=None, dtypes=None, json_path=None) -> list[Ag
             continue
         row.nvbench_cold = _summary(state, "nv/cold/time/gpu/median") or _summary(state, "nv/cold/time/gpu/mean")
         row.nvbench_batch = _summary(state, "nv/batch/time/gpu/mean")
+        row.nvbench_cold_mhz = _mhz(_summary(state, "nv/cold/sm_clock_rate/mean"))
     return [found[k] for k in todo if k in found]
 
 
@@ -168,12 +219,24 @@ def table(rows: list[Agreement]) -> str:
     def pct(x):
         return "-" if x is None else f"{100 * x:+.1f}%"
 
-    lines = ["| workload | shape | dtype | strategy | cold us (ours / nvbench) | diff | warm us (ours) / nvbench batch | diff "
-             "| host us | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
+    def mhz(x):
+        return "-" if x is None else f"{x:.0f}"
+
+    # Runs before the clocks were recorded have none of these: their table keeps its old columns.
+    clocks = any(r.ours_cold_mhz or r.nvbench_cold_mhz for r in rows)
+    head = ["workload", "shape", "dtype", "strategy", "cold us (ours / nvbench)", "diff"]
+    head += ["cold MHz (ours / nvbench)"] if clocks else []
+    head += ["warm us (ours) / nvbench batch", "diff"]
+    head += ["warm MHz (ours)", "cold us after the batch", "cold us, default stream"] if clocks else []
+    head += ["host us", "verdict"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        lines.append(f"| {r.workload} | {r.shape} | {r.dtype} | {r.strategy} | {us(r.ours_cold)} / {us(r.nvbench_cold)} "
-                     f"| {pct(r.cold_diff)} | {us(r.ours_warm)} / {us(r.nvbench_batch)} | {pct(r.warm_diff)} "
-                     f"| {us(r.host)} | {r.verdict()} |")
+        cells = [r.workload, r.shape, r.dtype, r.strategy, f"{us(r.ours_cold)} / {us(r.nvbench_cold)}", pct(r.cold_diff)]
+        cells += [f"{mhz(r.ours_cold_mhz)} / {mhz(r.nvbench_cold_mhz)}"] if clocks else []
+        cells += [f"{us(r.ours_warm)} / {us(r.nvbench_batch)}", pct(r.warm_diff)]
+        cells += [mhz(r.ours_warm_mhz), us(r.ours_cold_after), us(r.ours_cold_null)] if clocks else []
+        cells += [us(r.host), r.verdict()]
+        lines.append("| " + " | ".join(cells) + " |")
     held = [r for r in rows if not r.skip and r.ours_cold is not None and r.ours_cold >= SMALLEST]
     lines.append("")
     lines.append(f"{sum(r.passes for r in held)} of {len(held)} cases of 10 us or more meet the 3% bar "
@@ -192,7 +255,6 @@ def all_pass(rows) -> bool:
 def main(args) -> int:
     rows = run(args.workload, args.strategy, args.dtype, json_path=args.nvbench_json)
     if args.json:  # the data first: the table is rendered from it
-        with open(args.json, "w") as f:
-            json.dump([asdict(r) for r in rows], f, indent=1)
+        files.write_atomic(args.json, json.dumps([asdict(r) for r in rows], indent=1))
     print(table(rows))
     return 0 if all_pass(rows) else 1

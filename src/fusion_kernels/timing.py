@@ -83,6 +83,7 @@ class Samples:
     mode: str = "blocked"  # "blocked": behind a blocking kernel; "synchronizing": the call waits for the GPU
     batch: int = 1  # calls per sample
     throttled: int = 0  # samples discarded: SM clock under THROTTLE_FRACTION of its maximum
+    clocks: list = field(default_factory=list)  # mean SM clock (Hz) of each kept sample whose window was long enough
 
     @property
     def median(self) -> float:
@@ -91,6 +92,13 @@ class Samples:
     @property
     def noise(self) -> float:
         return relative_noise(self.seconds)
+
+    @property
+    def clock_hz(self) -> float | None:
+        """Mean SM clock over the kept samples (None: no window long enough to read it).
+
+        A power-bound kernel's time follows its clock, so two figures of it compare only at equal clocks."""
+        return sum(self.clocks) / len(self.clocks) if self.clocks else None
 
 
 def median(xs) -> float:
@@ -228,8 +236,7 @@ class _Probe:
             return None
         return (self.words[5] - self.words[3]) / ns * 1e9
 
-    def throttled(self) -> bool:
-        hz = self.clock_hz()
+    def throttled(self, hz: float | None) -> bool:
         return hz is not None and hz < THROTTLE_FRACTION * self.max_hz
 
 
@@ -287,9 +294,11 @@ class _Running:
         return math.sqrt(self.m2 / (self.n - 1)) / self.mean
 
 
-def _sample(take, criterion: Criterion, what: str) -> tuple[list, int]:
-    """Values of `take()` (None: discarded as throttled) until `criterion` is met."""
-    values, throttled, stats = [], 0, _Running()
+def _sample(take, criterion: Criterion, what: str) -> tuple[list, int, list]:
+    """Values of `take()` until `criterion` is met: (values, samples discarded, clocks).
+
+    `take()` returns None for a sample discarded as throttled, else a value or (value, SM clock in Hz or None)."""
+    values, throttled, stats, clocks = [], 0, _Running(), []
     t0 = time.perf_counter()
     while not criterion.done(stats.n, stats.noise, time.perf_counter() - t0):
         x = take()
@@ -300,14 +309,18 @@ def _sample(take, criterion: Criterion, what: str) -> tuple[list, int]:
                                        f"for {throttled} samples in a row; no sample kept")
             time.sleep(0.005)  # let the clock recover, as nvbench's throttle_recovery_delay does
             continue
+        if isinstance(x, tuple):
+            x, hz = x
+            if hz is not None:
+                clocks.append(hz)
         values.append(x)
         stats.add(x)
-    return values, throttled
+    return values, throttled, clocks
 
 
-def _events_around(fn, calls: int, probe: _Probe | None, timeout: float) -> tuple[float, bool]:
-    """(device seconds of `calls` back-to-back calls, throttled), behind the blocking kernel unless
-    `probe` is None. Raises TimeoutError if the blocking kernel gave up (the host waited)."""
+def _events_around(fn, calls: int, probe: _Probe | None, timeout: float) -> tuple[float, float | None]:
+    """(device seconds of `calls` back-to-back calls, mean SM clock in Hz or None), behind the
+    blocking kernel unless `probe` is None. Raises TimeoutError if the blocking kernel gave up."""
     cp = backend.cupy()
     start, stop = cp.cuda.Event(), cp.cuda.Event()
     if probe is None:
@@ -316,7 +329,7 @@ def _events_around(fn, calls: int, probe: _Probe | None, timeout: float) -> tupl
             fn()
         stop.record()
         stop.synchronize()
-        return cp.cuda.get_elapsed_time(start, stop) / 1e3, False
+        return cp.cuda.get_elapsed_time(start, stop) / 1e3, None
     probe.stamp(0)
     probe.hold(timeout)
     start.record()
@@ -331,7 +344,7 @@ def _events_around(fn, calls: int, probe: _Probe | None, timeout: float) -> tupl
         stop.synchronize()
     if timed_out:
         raise TimeoutError
-    return cp.cuda.get_elapsed_time(start, stop) / 1e3, probe.throttled()
+    return cp.cuda.get_elapsed_time(start, stop) / 1e3, probe.clock_hz()
 
 
 def cold_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool | None = None,
@@ -347,15 +360,15 @@ def cold_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool
     def take():
         flush_l2()
         synchronize()
-        seconds, throttled = _events_around(fn, 1, probe, timeout)
-        return None if throttled else seconds
+        seconds, hz = _events_around(fn, 1, probe, timeout)
+        return None if probe and probe.throttled(hz) else (seconds, hz)
 
     try:
-        values, throttled = _sample(take, criterion, "cold device time")
+        values, throttled, clocks = _sample(take, criterion, "cold device time")
     except TimeoutError:
         raise MeasurementError("cold device time: the call waited for the GPU behind the blocking kernel although "
                                "it did not when probed; it synchronises only sometimes") from None
-    return Samples(values, "synchronizing" if synchronizing else "blocked", 1, throttled)
+    return Samples(values, "synchronizing" if synchronizing else "blocked", 1, throttled, clocks)
 
 
 def warm_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool | None = None,
@@ -379,12 +392,12 @@ def warm_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool
 
         def take():
             synchronize()
-            seconds, throttled = _events_around(fn, batch, probe, timeout)
-            return None if throttled else seconds / batch
+            seconds, hz = _events_around(fn, batch, probe, timeout)
+            return None if probe and probe.throttled(hz) else (seconds / batch, hz)
 
         try:
-            values, throttled = _sample(take, criterion, "warm device time")
-            return Samples(values, "synchronizing" if synchronizing else "blocked", batch, throttled)
+            values, throttled, clocks = _sample(take, criterion, "warm device time")
+            return Samples(values, "synchronizing" if synchronizing else "blocked", batch, throttled, clocks)
         except TimeoutError:
             # The queue of launches filled while the stream was held (the host then waits for it):
             # fewer calls per batch.
