@@ -373,11 +373,16 @@ def cold_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool
 
 def warm_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool | None = None,
                       batch: int | None = None, warmup: int = 2, batch_seconds: float = 1e-3,
-                      max_batch: int = 64) -> Samples:
+                      max_batch: int = 64, sustain: float = 0.0) -> Samples:
     """Device seconds per call of `batch` back-to-back calls, all queued behind the blocking kernel
     (L2 warm). The batch lasts about `batch_seconds` of GPU time unless given; it is kept to
-    `max_batch` calls so the queued launches fit CUDA's launch queue."""
+    `max_batch` calls so the queued launches fit CUDA's launch queue. With `sustain`, the call
+    first runs back to back for that many seconds: a power-bound kernel is then timed at the
+    clock a long loop settles to, not at the clock of a short burst."""
     for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < sustain:
         fn()
     if synchronizing is None:
         synchronizing = waits_for_gpu(fn)

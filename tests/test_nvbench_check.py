@@ -1,0 +1,50 @@
+"""The nvbench agreement's verdicts, on made-up rows (no GPU, no cuda-bench)."""
+
+from fusion_kernels.nvbench_check import Agreement, all_pass, table
+
+
+def row(**kw):
+    base = dict(workload="fft_conv", strategy="fused_graph", shape="256x1024", dtype="complex64", mode="blocked",
+                ours_cold=20e-6, nvbench_cold=20.2e-6, ours_warm=10e-6, nvbench_batch=10.1e-6, host=5e-6,
+                ours_loop=10.05e-6, ours_cold_after=20.1e-6)
+    base.update(kw)
+    return Agreement(**base)
+
+
+def test_a_device_bound_row_is_held_to_cold_and_warm():
+    assert row().passes and row().verdict() == "cold within 3%; warm within 3%"
+    assert not row(nvbench_batch=11e-6).passes  # warm 9% under nvbench's batch
+    assert not row(nvbench_cold=22e-6).passes
+
+
+def test_a_host_bound_loop_compares_nvbench_batch_with_the_loop_time():
+    # the free-running loop is host-limited (30 us against 10 us of GPU time): nvbench's batch is too
+    r = row(ours_loop=30e-6, nvbench_batch=30.5e-6)
+    assert r.host_bound and r.passes and "against our loop time within 3%" in r.verdict()
+    assert not row(ours_loop=30e-6, nvbench_batch=40e-6).passes
+
+
+def test_rows_without_a_loop_time_fall_back_to_host_over_warm():
+    assert row(ours_loop=None, host=50e-6, nvbench_batch=60e-6).host_bound
+    assert not row(ours_loop=None, host=5e-6).host_bound
+
+
+def test_a_synchronising_call_outside_the_bar_is_wall_time_with_its_own_spread():
+    r = row(mode="synchronizing", ours_cold=950e-6, nvbench_cold=660e-6, ours_cold_after=670e-6, nvbench_batch=None)
+    assert not r.held and "differ by 29%" in r.verdict()
+    agreeing = row(mode="synchronizing", ours_cold=660e-6, nvbench_cold=661e-6, nvbench_batch=None)
+    assert agreeing.held and agreeing.passes and "cold only" in agreeing.verdict()
+    rows = [row(), r]
+    assert all_pass(rows) and not all_pass(rows + [row(nvbench_cold=30e-6)])
+    assert "1 of 1 cases" in table(rows) and "1 synchronising calls are host and GPU wall time" in table(rows)
+
+
+def test_the_table_shows_clocks_when_recorded_and_keeps_old_columns_otherwise():
+    assert "cold MHz" not in table([row()])
+    with_clock = table([row(ours_cold_mhz=1890.0, nvbench_cold_mhz=1885.0)])
+    assert "cold MHz (ours / nvbench)" in with_clock and "1890 / 1885" in with_clock
+
+
+def test_under_ten_microseconds_is_not_held():
+    small = row(ours_cold=9e-6, nvbench_cold=12e-6)
+    assert not small.held and small.passes
