@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed fused-vs-unfused benchmark at several world sizes on one host, offline.
-#   scripts/distributed-run.sh "1 2 4" [distributed_bench.py options...]
+#   scripts/distributed-run.sh "1 2 4" [fusion-kernels distributed-bench options...]
 # Writes results/distributed/<machine>/n<N>.json and scaling.md; world sizes above
 # the host's GPU count are skipped. NVLink multicast stays off.
 set -euo pipefail
@@ -20,9 +20,9 @@ for n in $sizes; do
         continue
     fi
     python3 -m torch.distributed.run --standalone --nproc-per-node "$n" \
-        scripts/distributed_bench.py --machine "$machine" --out "$out/n$n.json" "$@"
+        -m fusion_kernels distributed-bench --machine "$machine" --out "$out/n$n.json" "$@"
     runs+=("$out/n$n.json")
 done
 [ "${#runs[@]}" -gt 0 ] || { echo "no world size ran" >&2; exit 1; }
-python3 scripts/distributed_scaling.py "${runs[@]}" --markdown "$out/scaling.md" ${FK_ASV_RESULTS:+--asv-results "$FK_ASV_RESULTS"}
+python3 -m fusion_kernels distributed-scaling "${runs[@]}" --markdown "$out/scaling.md" ${FK_ASV_RESULTS:+--asv-results "$FK_ASV_RESULTS"}
 cat "$out/scaling.md"

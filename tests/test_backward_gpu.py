@@ -24,7 +24,7 @@ def grad_operands(shape, dtype, seed):
 # The ReLU's edge. cuBLASLt's RELU_AUX_BIAS may record "positive" where C is 0: seen on the H100
 # (nvmath-python 1.0.0, CUDA 13) in float16 at 257x129x65 and its odd neighbours, 1 or 2 entries of
 # ~16,000, each with a pre-activation within 6e-4 of zero, where the kernel's own float16 rounding
-# decides the sign (`python scripts/drelu_bgrad_check.py` prints them). There the derivative is
+# decides the sign (`fusion-kernels check drelu-bgrad` prints them). There the derivative is
 # either branch, so the test takes the branch the kernel took, checks it is one of the two, and
 # holds every other entry to the oracle.
 def edge_mask(a, b, bias, mask, d, g, h, tol):

@@ -45,7 +45,7 @@ def test_multicast_off_sets_all_three(monkeypatch):
         "NCCL_NVLS_ENABLE": "0", "NVSHMEM_DISABLE_NVLS": "1", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"}
 
 
-@pytest.mark.parametrize("path", ["scripts/distributed-run.sh", "scripts/distributed_bench.py", "tests/test_distributed_gpu.py"])
+@pytest.mark.parametrize("path", ["scripts/distributed-run.sh", "tests/test_distributed_gpu.py"])
 def test_every_launcher_turns_multicast_off(path):
     text = (ROOT / path).read_text()
     for k, v in distributed.MULTICAST_OFF.items():
@@ -241,8 +241,9 @@ def test_scaling_script_end_to_end(tmp_path):
                                  "skipped": {"fftconv_2d": "cufftmp is not usable; pip install nvidia-cufftmp-cu13"}}))
         paths.append(str(p))
     md = tmp_path / "scaling.md"
-    subprocess.run([sys.executable, str(ROOT / "scripts/distributed_scaling.py"), *paths, "--markdown", str(md),
-                    "--asv-results", str(tmp_path / "asv")], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "fusion_kernels", "distributed-scaling", *paths, "--markdown", str(md),
+                    "--asv-results", str(tmp_path / "asv")], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     text = md.read_text()
     assert "| matmul | unfused | 64x64x64 | float32 | 2 | 5000.000 | 2.00 | 1.00 | 150 | yes |" in text
     assert "skipped fftconv_2d: cufftmp" in text

@@ -1,6 +1,6 @@
 """Distributed strategies under torchrun on 1 and 2 GPUs, checked against a float64 single-GPU result.
 
-Each case launches scripts/distributed_bench.py on a small problem; the script
+Each case launches `fusion-kernels distributed-bench` on a small problem; the command
 gathers every strategy's result and compares it with fusion_kernels' single-GPU
 computation of the same seeded inputs in float64 (the tolerance is the dtype's).
 """
@@ -45,7 +45,7 @@ def test_torchrun_matches_single_gpu(tmp_path, workload, options, nproc):
     env = {**os.environ, **MULTICAST_OFF,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
-           str(ROOT / "scripts/distributed_bench.py"), "--workloads", workload, "--repeat", "20", "--out", str(out), *options]
+           "-m", "fusion_kernels", "distributed-bench", "--workloads", workload, "--repeat", "20", "--out", str(out), *options]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     run = json.loads(out.read_text())

@@ -263,29 +263,21 @@ def test_shapes_in_suite():
     assert checks.REAL_FFT_DTYPES == suite.RFFT_DTYPES
 
 
-def _fft_bar():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).parents[1] / "scripts" / "fft_bar.py"
-    spec = importlib.util.spec_from_file_location("fft_bar", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_fft_bar_cases_table_and_no_gpu_exit(monkeypatch, capsys):
-    bar = _fft_bar()
-    assert ((4096, 16384), "complex128") in bar.cases() and len(bar.cases()) == 2 * len(suite.FFT_SHAPES) + 1
-    assert bar.nbytes("forward_fft", (2, 8), "complex64") == 2 * 16 * 8
-    assert bar.nbytes("fused_prolog", (2, 8), "complex64") == 5 * 16 * 8
+    from fusion_kernels import bars, cli
+
+    assert ((4096, 16384), "complex128") in bars.fft_cases()
+    assert len(bars.fft_cases()) == 2 * len(suite.FFT_SHAPES) + 1
+    assert bars.fft_bytes("forward_fft", (2, 8), "complex64") == 2 * 16 * 8
+    assert bars.fft_bytes("fused_prolog", (2, 8), "complex64") == 5 * 16 * 8
+    assert "fused_onecall" not in bars.FFT_VARIANTS and bars.FFT_VARIANTS[0] == "unfused"
     result = {"device": "GPU", "bandwidth_GBps": 3000.0, "rows": [
         dict(shape="2x8", dtype="complex64", variant="unfused", bytes=1.0e6, device_ms=0.01, roofline_fraction=0.5,
              speedup_vs_unfused=1.0),
         dict(shape="2x8", dtype="complex64", variant="fused_prolog", skip="CallbackRefused: a | b\nc")]}
-    text = bar.markdown(result)
+    text = bars.fft_markdown(result)
     assert "| 2x8 | complex64 | unfused | 0.0100 | 1.0 | 0.50 | 1.00x |" in text
     assert "skipped: CallbackRefused: a / b c |" in text
     monkeypatch.setattr(backend, "callbacks_reason", lambda: "no CUDA device")
-    assert bar.main([]) == 1
+    assert cli.main(["bars", "fft"]) == 1
     assert "cannot run here: no CUDA device" in capsys.readouterr().err

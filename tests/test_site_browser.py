@@ -6,7 +6,7 @@ no console error. Run on the committed results and on them plus a second,
 synthetic machine's, and once with a vendored file altered (Chromium refuses it:
 its pinned integrity hash no longer matches).
 
-And the site reads without a manual (scripts/site_guide.py, docs/site.md): the
+And the site reads without a manual (`fusion-kernels site guide`, docs/site.md): the
 front page's five fused/unfused charts open on the H200 and plot positive points;
 the grid's resident-memory and cold-device-time charts are not flat at 0, and
 every grid summary is asv's own where no case is 0; the Regressions page lists
@@ -240,7 +240,7 @@ def test_altered_vendored_file_is_refused(committed_html, tmp_path):
     assert not external, f"requests off localhost: {external}"
 
 
-# ---- a site that reads without a manual (scripts/site_guide.py, docs/site.md) ----
+# ---- a site that reads without a manual (`fusion-kernels site guide`, docs/site.md) ----
 
 STORY_MACHINE = "h200"
 WORKLOADS = ["bench_matmul.MatmulBiasReLU", "bench_fftconv.FFTConv", "bench_fftconv.FFTConvSharedFilter",
@@ -370,11 +370,7 @@ def test_grid_summaries_are_asvs_but_for_the_zeros(committed_html):
     where asv's was 0, the memory figures now count a 0 as one 2 MiB page."""
     from asv.graph import make_summary_graph
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import site_guide
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    from fusion_kernels import site_guide
 
     html = committed_html
     index = json.loads((html / "index.json").read_text())

@@ -1,11 +1,10 @@
-"""scripts/vendor_site.py copies only library files that match their pinned
+"""`fusion-kernels site vendor` copies only library files that match their pinned
 hashes, stops the publish naming a file that does not, and gives every tag it
 writes that hash as `integrity`. CPU only; needs asv, and npm or a filled
 .asv/vendor-cache/."""
 
 import base64
 import hashlib
-import importlib.util
 import io
 import os
 import shutil
@@ -17,21 +16,20 @@ from pathlib import Path
 
 import pytest
 
+from fusion_kernels import site_vendor
+
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("vendor_site", ROOT / "scripts" / "vendor_site.py")
-vendor_site = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(vendor_site)
-ASSETS = vendor_site.ASSETS
+ASSETS = site_vendor.ASSETS
 
 
 def _env(cache):
     # The interpreter running the tests is the `python` publish-site.sh finds.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return dict(os.environ, PATH=path, FUSION_KERNELS_VENDOR_CACHE=str(cache))
+    return dict(os.environ, PATH=path, FUSION_KERNELS_VENDOR_CACHE=str(cache), PYTHONPATH=str(ROOT / "src"))
 
 
 def _vendor(html, cache):
-    return subprocess.run([sys.executable, "scripts/vendor_site.py", "--html-dir", str(html)],
+    return subprocess.run([sys.executable, "-m", "fusion_kernels", "site", "vendor", "--html-dir", str(html)],
                           cwd=ROOT, env=_env(cache), capture_output=True, text=True, timeout=300)
 
 

@@ -12,6 +12,20 @@ MATMUL_DTYPES = ("float16", "float32", "float64")
 FFT_DTYPES = ("complex64", "complex128")
 
 
+def parse_shape(text: str, option: str = "--shape", ranks: tuple[int, ...] = (2, 3)) -> tuple[int, ...]:
+    """The one parser of shapes given as text: '2000x1000x4000' -> (2000, 1000, 4000), with one of
+    `ranks` positive sizes; a ValueError names `option`, what it expects and what it got."""
+    examples = " or ".join({1: "4096", 2: "256x1024", 3: "2000x1000x4000"}.get(r, "x".join(["8"] * r)) for r in ranks)
+    try:
+        shape = tuple(int(x) for x in str(text).lower().split("x"))
+    except ValueError:
+        raise ValueError(f"{option} must look like {examples}, got {text!r}") from None
+    if len(shape) not in ranks or min(shape) <= 0:
+        sizes = " or ".join(str(r) for r in ranks)
+        raise ValueError(f"{option} must have {sizes} positive sizes joined by 'x' (e.g. {examples}), got {text!r}")
+    return shape
+
+
 class Unsupported(ValueError):
     """Valid input that a strategy does not handle (e.g. an FFT size out of its range): measured cases skip it."""
 

@@ -1,5 +1,9 @@
 """`fusion-kernels`: what this machine can run (`info`), the report, the GPU software fingerprint,
-and comparisons of asv results with the suite's calibrated thresholds."""
+comparisons of asv results with the suite's calibrated thresholds, and the tools around them.
+
+Exit statuses (docs/faults.md): 0 done, 1 cannot run here (no GPU or a missing library: one line says
+which), 2 bad arguments (checked before any GPU work), 3 a result outside its tolerance, 4 a case failed,
+130 interrupted."""
 
 from __future__ import annotations
 
@@ -9,6 +13,27 @@ import os
 import sys
 
 from . import __version__, backend
+
+NO_GPU, BAD_ARGUMENTS, WRONG_RESULT = 1, 2, 3
+
+
+def _cannot_run(args, need: str | None = "gpu") -> bool:
+    """Say in one line why `args.prog` cannot run here (backend's `<need>_reason`), if it cannot."""
+    why = need and getattr(backend, f"{need}_reason")()
+    if why:
+        print(f"{args.prog}: cannot run here: {why}", file=sys.stderr)
+    return bool(why)
+
+
+def _bad(args, why) -> int:
+    print(f"{args.prog}: {why}", file=sys.stderr)
+    return BAD_ARGUMENTS
+
+
+def _write_json(path, obj) -> None:
+    from . import files
+
+    files.write_atomic(path, json.dumps(obj, indent=1))
 
 
 def _info(args) -> int:
@@ -147,6 +172,122 @@ def _table(args) -> int:
         return 2
 
 
+def _bars_matmul(args) -> int:
+    import time
+
+    from . import bars
+
+    if _cannot_run(args, "nvmath"):
+        return NO_GPU
+    if not args.no_peers and backend.torch_reason():
+        print(f"{args.prog}: peers skipped: {backend.torch_reason()}", file=sys.stderr)
+    t0 = time.perf_counter()
+    rows = bars.matmul_measure(args.repeat, not args.no_peers, progress=lambda t: print(t, file=sys.stderr, flush=True))
+    elapsed = time.perf_counter() - t0
+    meta = {"device": backend.device_name(), "versions": backend.versions(), "repeat": args.repeat,
+            "seconds": elapsed, "bar": f"best fused device time <= {bars.MATMUL_BAR} x fastest GEMM alone"}
+    if backend.torch_reason() is None:
+        meta["versions"]["torch"] = backend.torch().__version__
+    print(f"\n{meta['device']}; {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}")
+    print("Device times are medians of CUDA events around one call from a cold L2; host time is one call's launch cost.\n")
+    print(bars.matmul_table(rows))
+    print(f"\nbar met in {sum(1 for r in rows if r['meets_bar'])} of {len(rows)} cases; {elapsed:.0f} s")
+    if args.json:
+        _write_json(args.json, {"meta": meta, "rows": rows})
+    if any(r["wrong"] for r in rows):
+        return WRONG_RESULT
+    return 4 if any(r["failed"] for r in rows) else 0
+
+
+def _bars_fft(args) -> int:
+    from . import bars
+
+    if _cannot_run(args, "callbacks"):
+        return NO_GPU
+    result = bars.fft_measure(args.samples)
+    print(json.dumps(result, indent=1) if args.json else bars.fft_markdown(result))
+    return 0
+
+
+def _quality_check(args) -> int:
+    from . import quality
+
+    check, need, _ = quality.CHECKS[args.check]
+    if _cannot_run(args, need):
+        return NO_GPU
+    if args.check not in ("host-noise", "cpu-sweep"):
+        print(quality.header())
+    print(check(args.how) if args.check == "host-noise" else check())
+    return 0
+
+
+def _tune_single_kernel(args) -> int:
+    from . import launch_tuning
+
+    if _cannot_run(args, "dx"):
+        return NO_GPU
+    rows = launch_tuning.measure(args.cases, args.fpb, args.max_registers, progress=lambda t: print(t, flush=True))
+    print("\n" + launch_tuning.table(rows))
+    if args.json:
+        _write_json(args.json, rows)
+    return WRONG_RESULT if any(r.get("correct") is False for r in rows) else 0
+
+
+def _profile(args) -> int:
+    from . import measure, profiling
+
+    try:
+        shape = profiling.check(args.workload, args.strategy, args.shape, args.dtype)
+    except ValueError as exc:
+        return _bad(args, exc)
+    if _cannot_run(args, measure.WORKLOADS[args.workload].requires[args.strategy]):
+        return NO_GPU
+    profiling.run(args.workload, args.strategy, shape, args.dtype, args.calls)
+    return 0
+
+
+def _check_drelu_bgrad(args) -> int:
+    from . import drelu_check
+
+    if _cannot_run(args, "nvmath"):
+        return NO_GPU
+    return 0 if drelu_check.run(args.shape, args.dtype, args.limit) else WRONG_RESULT
+
+
+def _distributed_bench(args) -> int:
+    from . import distributed, distributed_bench
+
+    distributed.multicast_off()  # first: before anything can start NCCL, NVSHMEM or torch
+    if _cannot_run(args):
+        return NO_GPU
+    return distributed_bench.run(args.workloads, (args.matmul_shape, args.matmul_dtype), (args.fft_shape, args.fft_dtype),
+                                 args.repeat, args.seed, args.machine, args.out)
+
+
+def _distributed_scaling(args) -> int:
+    from . import scaling
+
+    try:
+        scaling.file_runs(args.runs, markdown=args.markdown, asv_results=args.asv_results, machine=args.machine,
+                          commit=args.commit)
+    except OSError as exc:
+        return _bad(args, f"cannot read or write {exc.filename}: {exc.strerror}")
+    except (ValueError, KeyError) as exc:
+        return _bad(args, exc)
+    return 0
+
+
+def _site(args) -> int:
+    from . import site_guide, site_vendor
+
+    try:
+        (site_vendor if args.part == "vendor" else site_guide).run(args.config, args.html_dir)
+    except site_vendor.SiteError as exc:
+        print(f"{args.prog}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -155,6 +296,55 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+
+    return parse
+
+
+def _shape(option: str, ranks: tuple):
+    def parse(text: str) -> tuple:
+        from .checks import parse_shape
+
+        try:
+            return parse_shape(text, option, ranks)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _tune_case(text: str):
+    from .launch_tuning import parse_case
+
+    try:
+        return parse_case(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _names(known):
+    def parse(text: str) -> list:
+        names = [w.strip() for w in text.split(",") if w.strip()]
+        unknown = [w for w in names if w not in known]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"must be a comma-separated subset of {','.join(known)}, got {text!r}")
+        return names
+
+    return parse
+
+
+def _command(sub, name, func, help, **kwargs):
+    """A subcommand parser whose handler is `func`; `args.prog` names it in messages."""
+    p = sub.add_parser(name, help=help, **kwargs)
+    p.set_defaults(func=func, prog=p.prog)
+    return p
 
 
 class _Parser(argparse.ArgumentParser):
@@ -226,12 +416,103 @@ def build_parser() -> argparse.ArgumentParser:
                                               "(scripts/asv-offline.sh prints it at the end)")
     summ.add_argument("log", help="a file holding asv's output, or - for standard input")
     summ.set_defaults(func=_asv_summary)
+    _add_tools(sub, checks, WORKLOADS, dtypes)
     return parser
+
+
+def _add_tools(sub, checks, workloads, dtypes) -> None:
+    """The measurement tools: bars, the other quality checks, tuning, profiling, the multi-GPU runs, the site."""
+    from . import distributed_bench, drelu_check, quality, suite
+
+    bars = sub.add_parser("bars", help="how close the fused strategies come to their bars on this GPU")
+    which = bars.add_subparsers(dest="bar", required=True, parser_class=_Parser)
+    mm = _command(which, "matmul", _bars_matmul, "ReLU(A @ B + bias) per suite shape and dtype: best fused "
+                  "against the GEMM alone (bar: 1.05x) and the PyTorch peers; exit 3 if a result is wrong")
+    mm.add_argument("--json", help="write every figure here")
+    mm.add_argument("--repeat", type=_positive_int, default=10, help="samples per figure, at least (default 10)")
+    mm.add_argument("--no-peers", action="store_true", help="leave PyTorch out")
+    fft = _command(which, "fft", _bars_fft, "each FFT-convolution strategy and the forward FFT alone against the "
+                   "memory roofline, per suite shape and dtype")
+    fft.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    fft.add_argument("--samples", type=_positive_int, default=7, help="timed batches per figure, at least (default 7)")
+
+    for name, (_, _, help) in quality.CHECKS.items():
+        qc = _command(checks, name, _quality_check, help, description=quality.__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+        if name == "host-noise":
+            how = qc.add_mutually_exclusive_group()
+            how.add_argument("--pin", dest="how", action="store_const", const="pin", help="pinned to the first CPU")
+            how.add_argument("--fastest", dest="how", action="store_const", const="fastest",
+                             help="on the CPU fastest at the start of each case")
+            qc.set_defaults(how="free")
+
+    tune = sub.add_parser("tune", help="launch settings timed one by one")
+    tunes = tune.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    sk = _command(tunes, "single-kernel", _tune_single_kernel, "the single-kernel FFT convolution per cuFFTDx launch "
+                  "shape and register cap (compiles each, 10-20 s)")
+    sk.add_argument("cases", nargs="+", type=_tune_case, metavar="CASE", help="BATCHxN:DTYPE, e.g. 16384x4096:complex64")
+    sk.add_argument("--fpb", type=_positive_int, nargs="+", default=[1, 2, 4, 8], help="FFTs per block to try")
+    sk.add_argument("--max-registers", type=_positive_int, nargs="*", default=[],
+                    help="register caps to try on the suggested launch shape")
+    sk.add_argument("--json", help="write the rows here")
+
+    prof = _command(sub, "profile", _profile, "run one case a few times for a profiler (ncu --profile-from-start off)")
+    prof.add_argument("workload", choices=list(workloads))
+    prof.add_argument("strategy", help="one of the workload's strategies")
+    prof.add_argument("shape", help="e.g. 16384x4096")
+    prof.add_argument("dtype", choices=dtypes)
+    prof.add_argument("--calls", type=_positive_int, default=3, help="profiled calls (default 3)")
+
+    chk = sub.add_parser("check", help="diagnostics of one fused kernel")
+    chks = chk.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    dr = _command(chks, "drelu-bgrad", _check_drelu_bgrad, "fused DRELU_BGRAD against the float64 oracle for every "
+                  "algorithm cuBLASLt offers; exit 3 if one is wrong")
+    dr.add_argument("--shape", action="append", type=_shape("--shape", (3,)),
+                    help="m x k x n, e.g. 257x129x65 (repeatable; default: the odd test shape and its neighbours)")
+    dr.add_argument("--dtype", action="append", choices=suite.MATMUL_DTYPES,
+                    help=f"repeatable; default: {' and '.join(drelu_check.DTYPES)}")
+    dr.add_argument("--limit", type=_positive_int, default=16, help="most algorithms to try (default 16)")
+
+    db = _command(sub, "distributed-bench", _distributed_bench, "fused vs unfused over the GPUs of one host: start it "
+                  "under torchrun, one process per GPU (scripts/distributed-run.sh); exit 3 if a result is wrong",
+                  description=distributed_bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    db.add_argument("--workloads", type=_names(distributed_bench.WORKLOADS), default=list(distributed_bench.WORKLOADS),
+                    help=f"comma-separated subset of {','.join(distributed_bench.WORKLOADS)}")
+    db.add_argument("--matmul-shape", type=_shape("--matmul-shape", (3,)), default=(8192, 8192, 8192),
+                    help="m x k x n, m and n divisible by the GPUs (default 8192x8192x8192)")
+    db.add_argument("--matmul-dtype", default="float32", choices=suite.MATMUL_DTYPES)
+    db.add_argument("--fft-shape", type=_shape("--fft-shape", (2,)), default=(16384, 4096),
+                    help="rows x n; for the 2-D FFT both divisible by the GPUs (default 16384x4096)")
+    db.add_argument("--fft-dtype", default="complex64", choices=suite.FFT_DTYPES)
+    db.add_argument("--repeat", type=_at_least(20), default=30, help="timed calls per strategy (at least 20; default 30)")
+    db.add_argument("--seed", type=int, default=0)
+    db.add_argument("--machine", help="asv machine name (default: GPU name and GPU count, e.g. h200-x4)")
+    db.add_argument("--out", required=True, help="JSON file rank 0 writes")
+
+    ds = _command(sub, "distributed-scaling", _distributed_scaling, "strong-scaling table (Markdown) and asv results "
+                  "from distributed-bench runs at several world sizes (no GPU needed)")
+    ds.add_argument("runs", nargs="+", help="JSON files written by distributed-bench")
+    ds.add_argument("--markdown", help="write the table here (default: print it)")
+    ds.add_argument("--asv-results", help="asv results folder to file them in (e.g. asv/results)")
+    ds.add_argument("--machine", help="asv machine name (default: the runs' machine)")
+    ds.add_argument("--commit", help="commit the results belong to (default: the runs' commit)")
+
+    site = sub.add_parser("site", help="finish the site `asv publish` wrote (scripts/publish-site.sh runs both)")
+    parts = site.add_subparsers(dest="part", required=True, parser_class=_Parser)
+    for name, help in (("vendor", "load its libraries from local copies checked against pinned hashes (offline)"),
+                       ("guide", "a start-here note, memory summaries not flat at 0, a hint on error.html")):
+        p = _command(parts, name, _site, help + "; takes asv publish's arguments and ignores the others")
+        p.add_argument("--config", default="asv.conf.json", help="asv's configuration (default asv.conf.json)")
+        p.add_argument("--html-dir", "-o", help="the published folder (default: the configuration's html_dir)")
+        p.set_defaults(asv_arguments=True)
 
 
 def main(argv=None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra and not getattr(args, "asv_arguments", False):  # only the site commands take asv's
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return args.func(args)
     except KeyboardInterrupt:
         print("fusion-kernels: interrupted", file=sys.stderr)

@@ -113,7 +113,7 @@ def _build(dtype_name: str, n: int, elements_per_thread=None, ffts_per_block=Non
     )
 
 
-# Launch shapes measured fastest on an H100 (scripts/tune_single_kernel.py; docs/measurements.md):
+# Launch shapes measured fastest on an H100 (`fusion-kernels tune single-kernel`; docs/measurements.md):
 # (dtype, n) -> (elements_per_thread, ffts_per_block, max_registers); None keeps cuFFTDx's suggestion.
 # A register cap of 64 raises occupancy at n = 4096 (72 registers/thread otherwise); at n = 1024
 # complex64, 4 elements per thread beat the suggested 32 with two FFTs per block by 1.9x.

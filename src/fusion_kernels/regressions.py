@@ -22,6 +22,8 @@ import re
 import sys
 from dataclasses import dataclass
 
+from . import tables
+
 SLOWER, FASTER, SAME, INCONCLUSIVE, FAILED, FIXED, MISSING, UNTRACKED = (
     "slower", "faster", "same", "inconclusive", "failed", "fixed", "n/a", "untracked")
 DEFAULT_THRESHOLD = 0.05  # asv's own default
@@ -213,11 +215,11 @@ def aa_rows(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=
 
 
 def aa_table(rows: list[dict]) -> str:
-    lines = ["| benchmark | cases | largest change (x) | at | tightest factor | over their factor |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        factor = "not detected" if r["excluded"] and r["tightest"] is None else f"{1 + r['tightest']:.2f}"
-        lines.append(f"| {r['benchmark']} | {r['cases']} | {r['worst']:.3f} | {r['worst_case']} | {factor} | {r['over']} |")
+    cells = [[r["benchmark"], r["cases"], f"{r['worst']:.3f}", r["worst_case"],
+              "not detected" if r["excluded"] and r["tightest"] is None else f"{1 + r['tightest']:.2f}", r["over"]]
+             for r in rows]
+    lines = [tables.markdown(["benchmark", "cases", "largest change (x)", "at", "tightest factor", "over their factor"],
+                             cells)]
     total = sum(r["over"] for r in rows)
     lines += ["", f"{total} of {sum(r['cases'] for r in rows)} cases change by more than their factor."]
     return "\n".join(lines)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from . import backend, files, measure, tolerances
+from .checks import parse_shape  # noqa: F401  (the one shape parser; the report's --shape)
 from .workloads import WORKLOADS
 
 COLUMNS = ["workload", "shape", "dtype", "strategy", "cold_ms", "warm_ms", "call_ms", "host_ms", "device_mb",
@@ -27,16 +28,6 @@ COLUMNS = ["workload", "shape", "dtype", "strategy", "cold_ms", "warm_ms", "call
 
 # Exit statuses, in docs/faults.md's table (tests/test_report.py checks each; tests/test_docs.py the table).
 OK, NO_GPU, BAD_ARGUMENTS, WRONG_RESULT, CASE_FAILED, INTERRUPTED = 0, 1, 2, 3, 4, 130
-
-
-def parse_shape(text: str) -> tuple:
-    try:
-        shape = tuple(int(x) for x in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"--shape must look like 2000x1000x4000 (matmul, 2-D FFT) or 256x1024 (1-D FFT), got {text!r}") from None
-    if len(shape) not in (2, 3) or min(shape) <= 0:
-        raise ValueError(f"--shape must have 3 positive sizes (matmul, 2-D FFT) or 2 (1-D FFT), got {text!r}")
-    return shape
 
 
 def row_of(res: measure.CaseResult, unfused: measure.CaseResult | None) -> dict:

@@ -1,6 +1,6 @@
 """Strong scaling from distributed runs at several world sizes: table math, markdown, asv results.
 
-A run (scripts/distributed_bench.py under torchrun) writes one JSON with its
+A run (`fusion-kernels distributed-bench` under torchrun) writes one JSON with its
 world size and a list of cases; a case is keyed by (workload, strategy, shape,
 dtype) and carries `seconds` (median per call) and `peak_bytes` (per GPU, the
 largest over ranks). Pure Python and NumPy: no GPU needed.
@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+
+from . import files, tables
 
 CASE_KEY = ("workload", "strategy", "shape", "dtype")
 
@@ -86,18 +89,12 @@ def _fmt(x, spec):
 
 def markdown_table(rows: list[dict]) -> str:
     """The strong-scaling table: GPUs, time, speedup, efficiency t1/(N tN), peak bytes per GPU."""
-    lines = [
-        "| workload | strategy | shape | dtype | GPUs | time (ms) | speedup | efficiency | peak bytes per GPU | correct |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in rows:
-        ms = None if r["seconds"] is None else r["seconds"] * 1e3
-        lines.append(
-            f"| {r['workload']} | {r['strategy']} | {r['shape']} | {r['dtype']} | {r['gpus']} | {_fmt(ms, '.3f')} | "
-            f"{_fmt(r['speedup'], '.2f')} | {_fmt(r['efficiency'], '.2f')} | {_fmt(r['peak_bytes'], 'd')} | "
-            f"{'n/a' if r['correct'] is None else ('yes' if r['correct'] else 'NO')} |"
-        )
-    return "\n".join(lines) + "\n"
+    cells = [[r["workload"], r["strategy"], r["shape"], r["dtype"], r["gpus"],
+              _fmt(None if r["seconds"] is None else r["seconds"] * 1e3, ".3f"), _fmt(r["speedup"], ".2f"),
+              _fmt(r["efficiency"], ".2f"), _fmt(r["peak_bytes"], "d"),
+              "n/a" if r["correct"] is None else ("yes" if r["correct"] else "NO")] for r in rows]
+    return tables.markdown(["workload", "strategy", "shape", "dtype", "GPUs", "time (ms)", "speedup", "efficiency",
+                            "peak bytes per GPU", "correct"], cells, align="llllrrrrrl") + "\n"
 
 
 # ---------------------------------------------------------------- asv
@@ -159,7 +156,7 @@ def asv_benchmark_entries(params: list[list[str]]) -> dict:
     out = {}
     for name, (_field, unit) in ASV_BENCHMARKS.items():
         out[name] = {
-            "code": "# Recorded by scripts/distributed_bench.py under torchrun; filed by scripts/distributed_scaling.py",
+            "code": "# Recorded by `fusion-kernels distributed-bench` under torchrun; filed by `fusion-kernels distributed-scaling`",
             "name": name,
             "param_names": ASV_PARAM_NAMES,
             "params": params,
@@ -203,8 +200,46 @@ def write_asv(results_dir: str, rows: list[dict], *, machine: str, commit_hash: 
 
 
 def _dump(path: str, obj, *, indent) -> None:
-    # asv's own layout (indent 4, sorted keys, no final newline), so rewriting benchmarks.json changes only our entries.
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=indent, sort_keys=True)
-    os.replace(tmp, path)
+    # asv's own layout (sorted keys, no final newline), so rewriting benchmarks.json changes only our entries.
+    files.write_atomic(path, json.dumps(obj, indent=indent, sort_keys=True))
+
+
+# ---------------------------------------------------------------- `fusion-kernels distributed-scaling`
+
+
+def _one(runs: list[dict], field: str, given):
+    """`given`, else the one value of `field` the runs share; ValueError if they disagree or lack it."""
+    if given:
+        return given
+    values = {run.get(field) for run in runs}
+    if len(values) != 1 or None in values:
+        raise ValueError(f"the runs disagree on or lack '{field}' ({sorted(map(str, values))}); pass --{field}")
+    return values.pop()
+
+
+def file_runs(paths, *, markdown: str | None = None, asv_results: str | None = None, machine: str | None = None,
+              commit: str | None = None, out=print) -> None:
+    """The strong-scaling table of the runs in `paths` (written to `markdown`, else printed) and, with
+    `asv_results`, their asv results file and benchmarks.json entries. ValueError (or OSError) on runs
+    it cannot read or combine."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            try:
+                runs.append(json.load(f))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path} is not a distributed-bench JSON file: {exc}") from None
+    rows = scaling_rows(runs)
+    table = markdown_table(rows)
+    for run in runs:
+        for workload, why in run.get("skipped", {}).items():
+            table += f"\n{run['world_size']} GPU run skipped {workload}: {why}\n"
+    if markdown:
+        files.write_atomic(markdown, table)
+    else:
+        out(table)
+    if asv_results:
+        path = write_asv(asv_results, rows, machine=_one(runs, "machine", machine),
+                         commit_hash=_one(runs, "commit", commit), date_ms=max(run["date_ms"] for run in runs),
+                         python=runs[0].get("python", sys.executable), env_vars=runs[0].get("env") or {})
+        out(f"asv results: {path}")

@@ -1,28 +1,27 @@
-"""Point the CDN <script>/<link> tags of an `asv publish` site at local copies.
+"""`fusion-kernels site vendor`: point the CDN <script>/<link> tags of an `asv publish` site at local copies.
 
 asv 0.6.6's index.html loads its libraries from CDNs and jumps to error.html
 when one fails, so offline (a GPU cluster) the site shows nothing. The same
 library versions come from the npm registry (`npm pack`), cached under
-.asv/vendor-cache/ (or $FUSION_KERNELS_VENDOR_CACHE) so that the cache can be
+.asv/vendor-cache/ next to asv.conf.json (or $FUSION_KERNELS_VENDOR_CACHE) so that the cache can be
 copied to a machine without a registry. Every file is checked against the hash
 pinned here before it is copied, and its tag carries that hash as `integrity`;
 a mismatch stops the publish. Run through scripts/publish-site.sh, which passes
 asv's arguments.
 """
-import argparse
+from __future__ import annotations
+
 import base64
 import hashlib
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import zlib
 from pathlib import Path
 
-CACHE = Path(os.environ.get("FUSION_KERNELS_VENDOR_CACHE")
-             or Path(__file__).resolve().parent.parent / ".asv" / "vendor-cache")
+from . import files
 CDNJS = "https://cdnjs.cloudflare.com/ajax/libs"
 # URL in asv 0.6.6's www/index.html -> (npm package@version, file in it, the
 # file's SRI hash). A cached tarball can be swapped or edited after npm checked
@@ -74,22 +73,32 @@ URL = re.compile(r'\b(src|href)="(https?://[^"]+)"')
 CDN_ATTRS = re.compile(r'\s+(integrity|crossorigin|referrerpolicy)="[^"]*"')
 
 
+class SiteError(RuntimeError):
+    """The site cannot be completed as published: the message says what to do."""
+
+
 def die(msg):
-    sys.exit(f"publish-site: {msg}")
+    raise SiteError(msg)
 
 
-def tarball(spec):
-    """The npm tarball of `spec` (name@version), fetched into the cache once."""
+def cache_dir(config="asv.conf.json") -> Path:
+    """Where the npm tarballs are kept: $FUSION_KERNELS_VENDOR_CACHE, else .asv/vendor-cache/ beside `config`."""
+    return Path(os.environ.get("FUSION_KERNELS_VENDOR_CACHE")
+                or Path(config).resolve().parent / ".asv" / "vendor-cache")
+
+
+def tarball(spec, cache: Path):
+    """The npm tarball of `spec` (name@version), fetched into `cache` once."""
     name, version = spec.rsplit("@", 1)
-    tgz = CACHE / f"{name}-{version}.tgz"
+    tgz = cache / f"{name}-{version}.tgz"
     if tgz.exists():
         return tgz
     if not shutil.which("npm"):
-        die(f"npm is not installed; it is needed once to fetch {spec} into {CACHE} "
+        die(f"npm is not installed; it is needed once to fetch {spec} into {cache} "
             "(or copy that folder from a machine that has it)")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    (CACHE / ".gitignore").write_text("*\n")  # never committed, even before .gitignore says so
-    r = subprocess.run(["npm", "pack", "--loglevel=error", spec], cwd=CACHE, capture_output=True, text=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / ".gitignore").write_text("*\n")  # never committed, even before .gitignore says so
+    r = subprocess.run(["npm", "pack", "--loglevel=error", spec], cwd=cache, capture_output=True, text=True)
     if r.returncode or not tgz.exists():
         errs = [ln for ln in r.stderr.splitlines() if not re.match(r"npm error (code|errno|syscall) ", ln)]
         err = (errs or ["no output"])[0]
@@ -101,14 +110,14 @@ def sri_of(data, algo="sha384"):
     return f"{algo}-{base64.b64encode(hashlib.new(algo, data).digest()).decode()}"
 
 
-def vendor(url, html_dir):
+def vendor(url, html_dir, cache: Path):
     """Copy the asset behind `url` into html_dir/vendor/ if it matches its pin;
     its site-relative path and SRI hash."""
     if url not in ASSETS:
         die(f"no local copy known for {url}: add it to ASSETS in {__file__}")
     spec, file, pin = ASSETS[url]
     name = f"{spec}/{file}"
-    tgz = tarball(spec)
+    tgz = tarball(spec, cache)
     try:
         with tarfile.open(tgz) as tar:
             member = tar.extractfile(f"package/{file}")
@@ -123,42 +132,38 @@ def vendor(url, html_dir):
             "it was not copied; delete that tarball to fetch the genuine one from npm")
     rel = f"vendor/{name}"
     (html_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-    (html_dir / rel).write_bytes(data)
+    files.write_atomic(html_dir / rel, data)
     return rel, pin
 
 
-def rewrite_tag(tag, html_dir):
+def rewrite_tag(tag, html_dir, cache: Path):
     m = URL.search(tag)
     if not m:
         return tag
-    rel, pin = vendor(m.group(2), html_dir)
+    rel, pin = vendor(m.group(2), html_dir, cache)
     tag = CDN_ATTRS.sub("", tag)
     return tag.replace(m.group(0), f'{m.group(1)}="{rel}" integrity="{pin}"')
 
 
-def published_html_dir(argv) -> Path:
+def published_html_dir(config="asv.conf.json", html_dir=None) -> Path:
     """The folder `asv publish` wrote, from the arguments it was given (publish-site.sh passes the same)."""
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--config", default="asv.conf.json")
-    p.add_argument("--html-dir", "-o")
-    args, _ = p.parse_known_args(argv)
-    if args.html_dir is None:
+    if html_dir is None:
         from asv.config import Config
-        args.html_dir = Config.load(args.config).html_dir
-    return Path(args.html_dir)
+
+        try:
+            html_dir = Config.load(config).html_dir
+        except Exception as exc:  # asv's own error for a missing or broken config
+            die(f"cannot read {config} for the published folder ({exc}); pass --html-dir")
+    return Path(html_dir)
 
 
-def main(argv):
-    html_dir = published_html_dir(argv)
+def run(config="asv.conf.json", html_dir=None, out=print) -> None:
+    html_dir = published_html_dir(config, html_dir)
     pages = sorted(html_dir.glob("*.html"))
     if not pages:
         die(f"no HTML pages in {html_dir}: did `asv publish` run?")
+    cache = cache_dir(config)
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        page.write_text(TAG.sub(lambda m: rewrite_tag(m.group(0), html_dir), text), encoding="utf-8")
-    print(f"publish-site: {html_dir} loads its libraries from {html_dir}/vendor/ (works offline), "
-          "each checked against its pinned hash")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+        files.write_atomic(page, TAG.sub(lambda m: rewrite_tag(m.group(0), html_dir, cache), text))
+    out(f"{html_dir} loads its libraries from {html_dir}/vendor/ (works offline), each checked against its pinned hash")

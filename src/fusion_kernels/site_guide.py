@@ -1,5 +1,5 @@
-"""What the published asv site needs so that it reads without a manual. Run by
-scripts/publish-site.sh after `asv publish` (with asv publish's arguments).
+"""`fusion-kernels site guide`: what the published asv site needs so that it reads without a manual.
+Run by scripts/publish-site.sh after `asv publish` (with asv publish's arguments).
 Three edits of the published files; asv's JavaScript is left as it is.
 
 1. The Benchmark grid's lines (graphs/summary/<benchmark>.json). asv 0.6.6
@@ -25,10 +25,14 @@ Three edits of the published files; asv's JavaScript is left as it is.
 3. error.html, which asv shows when a library does not load, also says why
    that happens to index.html opened as a file, and how to serve the folder.
 """
+from __future__ import annotations
+
 import html
 import json
-import sys
 from urllib.parse import quote
+
+from . import files
+from .site_vendor import die, published_html_dir
 
 # The workloads whose fused/unfused ratio tells the story, in reading order.
 STORY = [
@@ -47,10 +51,6 @@ NOTE_ID = "fk-start-here"
 # What a case at 0 bytes counts as in a grid summary: one page of the driver's (see the docstring).
 ZERO_BYTES_AS = 2 * 1024 * 1024
 FILE_HINT_ID = "fk-file-hint"
-
-
-def die(msg):
-    sys.exit(f"site-guide: {msg}")
 
 
 def js_quote(s):
@@ -200,7 +200,7 @@ def add_note(index_html, note):
     end = text.find(">", start)
     if start < 0 or end < 0:
         die(f"no {GRID_DIV}> in {index_html}: is this asv 0.6.6's index.html?")
-    index_html.write_text(text[:end + 1] + "\n" + note + text[end + 1:], encoding="utf-8")
+    files.write_atomic(index_html, text[:end + 1] + "\n" + note + text[end + 1:])
 
 
 # ---- 3. error.html ----
@@ -222,22 +222,16 @@ def add_file_hint(error_html):
     at = text.rfind("</body>")
     if at < 0:
         die(f"no </body> in {error_html}")
-    error_html.write_text(text[:at] + FILE_HINT + text[at:], encoding="utf-8")
+    files.write_atomic(error_html, text[:at] + FILE_HINT + text[at:])
 
 
-def main(argv):
-    from vendor_site import published_html_dir  # its neighbour in scripts/
-
-    html_dir = published_html_dir(argv)
+def run(config="asv.conf.json", html_dir=None, out=print) -> None:
+    html_dir = published_html_dir(config, html_dir)
     if not (html_dir / "index.json").is_file():
         die(f"no index.json in {html_dir}: did `asv publish` run?")
     index = json.loads((html_dir / "index.json").read_text())
     changed = rewrite_summaries(html_dir, index)
     add_note(html_dir / "index.html", note_html(story_links(html_dir, index), sorted(index["machines"])))
     add_file_hint(html_dir / "error.html")
-    print(f"site-guide: {html_dir}: a start-here note on the grid; {len(changed)} grid summaries in bytes "
-          "had cases at 0, now counted as one 2 MiB page")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+    out(f"{html_dir}: a start-here note on the grid; {len(changed)} grid summaries in bytes "
+        "had cases at 0, now counted as one 2 MiB page")
