@@ -52,7 +52,7 @@ def cases():
 def nbytes(variant, shape, dtype):
     if variant == "forward_fft":
         return roofline.fft_forward_bytes(shape, dtype)
-    return roofline.fft_conv_bytes(shape, dtype, variant)
+    return workloads.WORKLOADS["fft_conv"].bytes(shape, dtype, variant)
 
 
 def measure_all(samples: int = 7):
