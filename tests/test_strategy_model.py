@@ -157,3 +157,13 @@ def test_every_strategy_class_is_a_call():
                 distributed.DistributedUnfusedFFTConv, distributed.RowSplitFFTConv):
         assert issubclass(cls, Call), cls
         assert "__call__" not in vars(cls) and "close" not in vars(cls), f"{cls.__name__} rewrites the contract"
+
+
+def test_the_adding_a_strategy_diff_in_the_docs_is_the_code():
+    md = (ROOT / "docs" / "strategies.md").read_text(encoding="utf-8")
+    diff = md.split("## Adding a strategy", 1)[1].split("```diff", 1)[1].split("```", 1)[0]
+    code = (ROOT / "src" / "fusion_kernels" / "fftconv.py").read_text(encoding="utf-8")
+    lines = [line[1:] for line in diff.splitlines() if line[:1] in (" ", "+") and not line.startswith("+++")]
+    assert len(lines) > 10
+    for line in lines:
+        assert line in code.splitlines(), f"docs/strategies.md's diff shows a line fftconv.py lacks: {line!r}"
