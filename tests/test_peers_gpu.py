@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import backend, inputs, peers, reference, suite, timing, tolerances
+from fusion_kernels import inputs, peers, reference, suite, timing, tolerances
 
 SHAPES = suite.MATMUL_TEST_SHAPES[1:]
 
