@@ -8,7 +8,6 @@ matmul = peers = None
 with safe_import():
     from fusion_kernels import matmul, peers
 
-EPILOG_STRATEGIES = ["unfused", "fused_planned", "fused_graph"]
 OURS = ["fused_planned", "fused_graph"]  # from the main workload, for the ratio to the GEMM alone
 
 
@@ -20,6 +19,8 @@ def _shapes_dtypes():
 
 
 SHAPES, DTYPES = _shapes_dtypes()
+# Every epilogue workload declares the same strategies (workloads._epilog_workload).
+EPILOG_STRATEGIES = list(next(iter(workloads.EPILOG_WORKLOADS.values())).strategies) if workloads is not None else []
 EPILOGS = list(matmul.EPILOGS) if matmul is not None else []
 PEER_STRATEGIES = (list(peers.PEERS) + list(peers.GEMMS) + OURS) if peers is not None else []
 

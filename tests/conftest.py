@@ -8,14 +8,9 @@ decisions, peaks): tests never read or write the user's.
 import pytest
 
 from fusion_kernels import backend
+from fusion_kernels.strategy import Need
 
-_NEEDS = {
-    "gpu": backend.gpu_reason,
-    "nvmath": backend.nvmath_reason,
-    "callbacks": backend.callbacks_reason,
-    "dx": backend.dx_reason,
-    "torch": backend.torch_reason,
-}
+_NEEDS = {need.value: need.reason for need in Need}  # marker name -> why it cannot run here
 
 
 def pytest_configure(config):

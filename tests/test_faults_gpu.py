@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fusion_kernels import fftconv, inputs, matmul, measure
+from fusion_kernels.strategy import Need
 
 pytestmark = pytest.mark.gpu
 
@@ -40,7 +41,7 @@ def test_matmul_inf_and_nan_land_where_unfused_puts_them(cp, name):
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.callbacks] if n != "unfused" else [])
-                                  for n in fftconv.STRATEGIES if fftconv.REQUIRES[n] != "dx"])
+                                  for n, s in fftconv.STRATEGIES.items() if s.needs is not Need.DX])
 def test_fft_nan_spreads_over_its_own_signal_only(cp, name):
     """Documented: a NaN or Inf in signal i leaves no finite value in output i; other signals are untouched."""
     a, filt = inputs.fft_inputs((4, 64), "complex128", seed=4)

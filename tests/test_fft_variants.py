@@ -1,5 +1,6 @@
 """FFT convolution variants without a GPU: validation, oracles, inputs, byte counts, refusal handling, report plan."""
 
+import dataclasses
 import re
 import types
 import warnings
@@ -9,6 +10,7 @@ import pytest
 
 from fusion_kernels import (backend, checks, fft_callbacks, fftconv, fftconv2d, fftconv_shared, inputs, reference, report,
                             rfftconv, roofline, suite, workloads)
+from fusion_kernels.strategy import Need
 
 
 def c64(*shape):
@@ -94,13 +96,14 @@ def test_real_inputs_have_real_dc_and_nyquist_bins_and_no_zeros():
 
 def test_variant_byte_counts():
     b, n, isz = 2048, 4096, 8
-    assert roofline.fft_conv_bytes((b, n), "complex64", "fused_prolog") == 5 * b * n * isz
-    assert roofline.fft_conv_shared_bytes((b, n), "complex64", "unfused") == (8 * b * n + n) * isz
-    assert roofline.fft_conv_shared_bytes((b, n), "complex64", "fused_planned") == (4 * b * n + n) * isz
+    w = workloads.WORKLOADS
+    assert w["fft_conv"].bytes((b, n), "complex64", "fused_prolog") == 5 * b * n * isz
+    assert w["fft_conv_shared_filter"].bytes((b, n), "complex64", "unfused") == (8 * b * n + n) * isz
+    assert w["fft_conv_shared_filter"].bytes((b, n), "complex64", "fused_planned") == (4 * b * n + n) * isz
     s, h = b * n * 4, b * (n // 2 + 1) * 8
-    assert roofline.rfft_conv_bytes((b, n), "float32", "unfused") == 4 * s + 7 * h
-    assert roofline.rfft_conv_bytes((b, n), "float32", "fused_prolog") == 2 * s + 5 * h
-    assert roofline.fft_conv2d_bytes((8, 1024, 1024), "complex128", "fused_graph") == 5 * 8 * 1024 * 1024 * 16
+    assert w["rfft_conv"].bytes((b, n), "float32", "unfused") == 4 * s + 7 * h
+    assert w["rfft_conv"].bytes((b, n), "float32", "fused_prolog") == 2 * s + 5 * h
+    assert w["fft_conv2d"].bytes((8, 1024, 1024), "complex128", "fused_graph") == 5 * 8 * 1024 * 1024 * 16
     assert roofline.fft_forward_bytes((b, n), "complex64") == 2 * b * n * isz
 
 
@@ -110,7 +113,7 @@ VARIANTS = ["fft_conv_shared_filter", "rfft_conv", "fft_conv2d"]
 @pytest.mark.parametrize("name", VARIANTS + ["fft_conv"])
 def test_variant_workloads_are_complete(name):
     w = workloads.WORKLOADS[name]
-    assert set(w.requires) == set(w.strategies) and set(w.requires.values()) <= {"gpu", "nvmath", "callbacks", "dx"}
+    assert {s.needs for s in w.strategies.values()} <= {Need.GPU, Need.NVMATH, Need.CALLBACKS, Need.DX}
     for shape in w.shapes.values():
         counts = {s: w.bytes(shape, w.dtypes[0], s) for s in w.strategies}
         assert counts["unfused"] == max(counts.values()) > min(counts.values())
@@ -222,7 +225,7 @@ def test_a_refused_strategy_is_reported_as_a_skip_with_the_message(monkeypatch):
         raise fft_callbacks.CallbackRefused(msg)
 
     w = workloads.WORKLOADS["rfft_conv"]
-    monkeypatch.setitem(w.strategies, "fused_planned", refuse)
+    monkeypatch.setitem(w.strategies, "fused_planned", dataclasses.replace(w.strategies["fused_planned"], factory=refuse))
     monkeypatch.setattr(measure, "availability", lambda workload, strategy: None)
     monkeypatch.setattr(measure, "fits", lambda workload, shape, dtype: None)
     monkeypatch.setattr(memory, "driver_delta_bytes", lambda fn: fn())

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 
 from fusion_kernels import backend, fftconv, inputs, reference, suite, tolerances
+from fusion_kernels.strategy import Need
 from hand_cases import CONVOLVED, FILTER, SIGNALS
 
 pytestmark = pytest.mark.gpu
 
 # single_kernel (cuFFTDx, n a power of two in [256, 4096]) is tested in test_fftconv_dx_gpu.py.
-STRATEGY_NAMES = [name for name in fftconv.STRATEGIES if fftconv.REQUIRES[name] != "dx"]
+STRATEGY_NAMES = [name for name, s in fftconv.STRATEGIES.items() if s.needs is not Need.DX]
 FUSED = ["fused_onecall", "fused_planned", "fused_graph"]
 
 

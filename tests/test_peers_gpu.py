@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import backend, inputs, peers, reference, suite, timing, tolerances
+from fusion_kernels import inputs, peers, reference, suite, timing, tolerances
 
 SHAPES = suite.MATMUL_TEST_SHAPES[1:]
 
@@ -25,10 +25,10 @@ def test_peer_matches_oracle(cp, name, shape, dtype):
 @pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
 @pytest.mark.parametrize("name", list(peers.GEMMS))
 def test_gemm_alone_matches_oracle(cp, name, dtype):
-    need = peers.REQUIRES[name]
-    why = getattr(backend, f"{need}_reason")()
+    need = peers.GEMMS[name].needs
+    why = need.reason()
     if why:
-        pytest.skip(f"{need}: {why}")
+        pytest.skip(f"{need.value}: {why}")
     args = inputs.matmul_inputs((257, 129, 65), dtype, seed=42)
     with peers.GEMMS[name](*args) as call:
         got = call()

@@ -23,7 +23,8 @@ def crashing(a, filter):
 
 
 def test_a_crash_is_a_failure_not_a_skip(cp, monkeypatch, tmp_path):
-    monkeypatch.setitem(workloads.WORKLOADS["fft_conv"].strategies, "fused_planned", crashing)
+    declared = workloads.WORKLOADS["fft_conv"].strategies
+    monkeypatch.setitem(declared, "fused_planned", dataclasses.replace(declared["fused_planned"], factory=crashing))
     res = measure.measure_case("fft_conv", "fused_planned", (16, 256), "complex64")
     assert res.skip is None and res.error == "RuntimeError: planted crash in a fused kernel"
     assert "crashing" in res.error_trace and res.call_seconds == []

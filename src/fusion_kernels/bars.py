@@ -17,6 +17,7 @@ import time
 
 from . import backend, inputs, measure, suite, tables, timing
 from .workloads import WORKLOADS
+from .strategy import Call
 
 MATMUL_SHAPES = list(suite.MATMUL_SHAPES.values()) + [(8192, 8192, 8192)]
 MATMUL_BAR = 1.05  # best fused over the fastest GEMM alone
@@ -143,24 +144,18 @@ def fft_bytes(variant: str, shape, dtype) -> float:
     return WORKLOADS["fft_conv"].bytes(shape, dtype, variant)
 
 
-class ForwardFFT:
+class ForwardFFT(Call):
     """The forward FFT alone, planned once: the floor a fused convolution's first pass cannot beat."""
 
     def __init__(self, a, filter):
         self._fft = backend.nvmath().fft.FFT(a, axes=[-1])
         self._fft.plan()
 
-    def __call__(self):
+    def _run(self):
         return self._fft.execute(direction="forward")
 
-    def close(self):
+    def _release(self):
         self._fft.free()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def fft_measure(samples: int = 7) -> dict:

@@ -31,6 +31,7 @@ import os
 import numpy as np
 
 from . import backend, checks, fftconv, matmul
+from .strategy import Call
 
 # NCCL's NVLS, NVSHMEM's NVLS and torch's symmetric memory would each create multicast objects.
 MULTICAST_OFF = {"NCCL_NVLS_ENABLE": "0", "NVSHMEM_DISABLE_NVLS": "1", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"}
@@ -204,7 +205,7 @@ def _row_col_row():
     return [Slab.X, Slab.Y, Slab.X]  # A by rows, B by columns, C by rows
 
 
-class _DistributedMatmul:
+class _DistributedMatmul(Call):
     """Shared by the fused and unfused matmuls: a planned cuBLASMp GEMM on this rank's blocks."""
 
     fusion = "none"
@@ -226,24 +227,11 @@ class _DistributedMatmul:
     def _plan(self, nvd, epilog):
         self._mm.plan()
 
-    def _gemm(self):
-        if self._mm is None:
-            raise RuntimeError(f"{type(self).__name__} is closed")
-        return self._mm.execute()
-
-    def close(self) -> None:
+    def _release(self) -> None:
         if getattr(self, "_mm", None) is not None:
             self._mm.free()
             self._mm = None
         self._bias = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class DistributedFusedMatmul(_DistributedMatmul):
@@ -267,11 +255,9 @@ class DistributedFusedMatmul(_DistributedMatmul):
             self._mm.plan()
             self.fusion = "partial"
 
-    def __call__(self):
-        c = self._gemm()
+    def _run(self):
+        c = self._mm.execute()
         return c if self.fusion == "epilog" else matmul.bias_relu_inplace(c, self._bias)
-
-    execute = __call__
 
 
 class DistributedUnfusedMatmul(_DistributedMatmul):
@@ -281,19 +267,17 @@ class DistributedUnfusedMatmul(_DistributedMatmul):
     (m/P, n) array each call.
     """
 
-    def __call__(self):
+    def _run(self):
         cp = backend.cupy()
-        c = self._gemm()
+        c = self._mm.execute()
         c = c + self._bias.reshape(-1, 1)
         return cp.maximum(c, 0)
-
-    execute = __call__
 
 
 # ---------------------------------------------------------------- FFT convolution
 
 
-class _DistributedFFT2:
+class _DistributedFFT2(Call):
     """A global (n0, n1) signal on the NVSHMEM symmetric heap with planned forward (X slab -> Y slab)
     and inverse (Y slab -> X slab) cuFFTMp transforms, in place on one buffer."""
 
@@ -340,15 +324,13 @@ class _DistributedFFT2:
         return cp.ndarray((n0, n1 // nranks), dtype=self.dtype, memptr=self._work.data)
 
     def _forward(self):
-        if self._fwd is None:
-            raise RuntimeError(f"{type(self).__name__} is closed")
         self._work[...] = self._a  # cuFFTMp works in place: keep the caller's signal
         return self._fwd.execute(direction="forward")
 
     def _inverse(self):
         return self._inv.execute(direction="inverse")
 
-    def close(self) -> None:
+    def _release(self) -> None:
         for fft in (getattr(self, "_fwd", None), getattr(self, "_inv", None)):
             if fft is not None:
                 fft.free()
@@ -357,14 +339,6 @@ class _DistributedFFT2:
             self._nvd.free_symmetric_memory(self._work)  # collective
             self._work = None
         self._a = self._filter = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class DistributedFFTConv(_DistributedFFT2):
@@ -380,12 +354,10 @@ class DistributedFFTConv(_DistributedFFT2):
     overwritten by the next call. Collective, like all of this module.
     """
 
-    def __call__(self):
+    def _run(self):
         spectrum = self._forward()
         _multiply_scale()(self._filter, complex(1.0 / (self.shape[0] * self.shape[1])), spectrum)
         return self._inverse()
-
-    execute = __call__
 
 
 class DistributedUnfusedFFTConv(_DistributedFFT2):
@@ -396,13 +368,11 @@ class DistributedUnfusedFFTConv(_DistributedFFT2):
     Returns a new (n0/P, n1) array each call.
     """
 
-    def __call__(self):
+    def _run(self):
         cp = backend.cupy()
         spectrum = self._forward()
         cp.multiply(spectrum, self._filter, out=spectrum)
         return self._inverse() / (self.shape[0] * self.shape[1])
-
-    execute = __call__
 
 
 @functools.cache
@@ -411,7 +381,7 @@ def _multiply_scale():
     return backend.cupy().ElementwiseKernel("T f, T scale", "T s", "s = s * f * scale", "fusion_kernels_multiply_scale")
 
 
-class RowSplitFFTConv:
+class RowSplitFFTConv(Call):
     """The single-GPU FFT convolution (a batch of 1-D FFTs) over ranks: each rank convolves its rows.
 
     Rows are independent, so no data moves between GPUs until `gather_rows`.
@@ -427,21 +397,8 @@ class RowSplitFFTConv:
         checks.on_gpu(a=a, filter=filter)
         self.fused = fused
         self._impl = fftconv.FusedFFTConv(a, filter) if fused else fftconv.STRATEGIES["unfused"](a, filter)
+        self._run = self._impl  # calls go straight to the single-GPU strategy
 
-    def __call__(self):
-        if self._impl is None:
-            raise RuntimeError("RowSplitFFTConv is closed")
-        return self._impl()
-
-    execute = __call__
-
-    def close(self) -> None:
-        if self._impl is not None:
-            self._impl.close()
-            self._impl = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _release(self) -> None:
+        self._impl.close()
+        self._impl = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 from . import backend, checks, fft_callbacks
 from .graphs import Replayed
 from .planned_conv import PlannedConv
-from .strategy import Bound
+from .strategy import Bound, Need, Strategy, declare
 from . import fftconv_dx  # imports no GPU library until a kernel is built
 
 
@@ -90,15 +90,16 @@ class GraphPrologFFTConv(Replayed):
         super().__init__(PrologFFTConv(a, filter))
 
 
-STRATEGIES = {
-    "unfused": lambda a, filter: Bound(unfused, a, filter),
-    "fused_onecall": lambda a, filter: Bound(fused, a, filter),
-    "fused_planned": FusedFFTConv,
-    "fused_graph": GraphFFTConv,
-    "fused_prolog": PrologFFTConv,
-    "fused_prolog_graph": GraphPrologFFTConv,
-    **fftconv_dx.STRATEGIES,  # single_kernel: one cuFFTDx kernel, n a power of two in [256, 4096]
-}
-
-# What each strategy needs ("gpu", "nvmath", "callbacks" or "dx").
-REQUIRES = {"unfused": "gpu", **{name: "callbacks" for name in STRATEGIES if name != "unfused"}, **fftconv_dx.REQUIRES}
+# passes: over one (batch, n) array (roofline.fft_conv_bytes). CuPy: fft (read, write), multiply
+# (2 reads, write), ifft (read, write) and its 1/n scaling (read, write) = 9. Epilog: forward reads a,
+# writes the product having read the filter (3), the inverse reads and writes (2) = 5. Prolog: forward
+# reads a and writes (2), the inverse reads the spectrum and the filter and writes (3) = 5.
+STRATEGIES = declare(
+    Strategy("unfused", lambda a, filter: Bound(unfused, a, filter), needs=Need.GPU, passes=9),
+    Strategy("fused_onecall", lambda a, filter: Bound(fused, a, filter), needs=Need.CALLBACKS, passes=5),
+    Strategy("fused_planned", FusedFFTConv, needs=Need.CALLBACKS, passes=5),
+    Strategy("fused_graph", GraphFFTConv, needs=Need.CALLBACKS, passes=5),
+    Strategy("fused_prolog", PrologFFTConv, needs=Need.CALLBACKS, passes=5),
+    Strategy("fused_prolog_graph", GraphPrologFFTConv, needs=Need.CALLBACKS, passes=5),
+    fftconv_dx.SINGLE_KERNEL,  # one cuFFTDx kernel, n a power of two in [256, 4096]
+)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import backend, checks
 from .graphs import Replayed
 from .planned_conv import PlannedConv
-from .strategy import Bound
+from .strategy import Bound, Need, Strategy, declare
 
 AXES = (-2, -1)
 
@@ -46,11 +46,10 @@ class GraphFFTConv2D(Replayed):
         super().__init__(FFTConv2D(a, filter))
 
 
-STRATEGIES = {
-    "unfused": lambda a, filter: Bound(unfused, a, filter),
-    "fused_planned": FFTConv2D,
-    "fused_prolog": lambda a, filter: FFTConv2D(a, filter, kind="prolog"),
-    "fused_graph": GraphFFTConv2D,
-}
-
-REQUIRES = {name: "gpu" if name == "unfused" else "callbacks" for name in STRATEGIES}
+# passes: over (batch, h, w), per-image filter, as the 1-D convolution (fftconv): 9 unfused, 5 fused.
+STRATEGIES = declare(
+    Strategy("unfused", lambda a, filter: Bound(unfused, a, filter), needs=Need.GPU, passes=9),
+    Strategy("fused_planned", FFTConv2D, needs=Need.CALLBACKS, passes=5),
+    Strategy("fused_prolog", lambda a, filter: FFTConv2D(a, filter, kind="prolog"), needs=Need.CALLBACKS, passes=5),
+    Strategy("fused_graph", GraphFFTConv2D, needs=Need.CALLBACKS, passes=5),
+)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backend, checks
+from .strategy import Call, Need, Strategy
 
 MIN_N, MAX_N = 256, 4096
 
@@ -158,7 +159,7 @@ def _allow_shared_memory(kernel, argtypes, nbytes: int) -> None:
         raise RuntimeError(f"allowing {nbytes} bytes of dynamic shared memory failed: {err}")
 
 
-class SingleKernelFFTConv:
+class SingleKernelFFTConv(Call):
     """ifft(fft(a) * filter) for the bound `a` and `filter`, one cuFFTDx kernel launch per call.
 
     The kernel is compiled in the constructor (cached per dtype, n and device
@@ -226,9 +227,7 @@ class SingleKernelFFTConv:
             launch = self._launchers[stream_ptr] = c.kernel[self._grid, c.block_dim, stream, c.shared_memory_bytes]
         return launch
 
-    def __call__(self):
-        if self._a_dev is None:
-            raise RuntimeError("SingleKernelFFTConv is closed")
+    def _run(self):
         cp = backend.cupy()
         if self._out is not None:
             out, out_dev = self._out, self._out_dev
@@ -238,18 +237,10 @@ class SingleKernelFFTConv:
         self._launcher(cp.cuda.get_current_stream().ptr)(self._a_dev, self._filter_dev, out_dev)
         return out
 
-    execute = __call__
-
-    def close(self) -> None:
+    def _release(self) -> None:
         self._a = self._filter = self._out = None
         self._a_dev = self._filter_dev = self._out_dev = None
         self._launchers = {}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def single_kernel(a, filter, *, out=None) -> SingleKernelFFTConv:
@@ -257,5 +248,6 @@ def single_kernel(a, filter, *, out=None) -> SingleKernelFFTConv:
     return SingleKernelFFTConv(a, filter, out=out)
 
 
-STRATEGIES = {"single_kernel": single_kernel}
-REQUIRES = {"single_kernel": "dx"}
+# fftconv declares it among the fft_conv strategies. It reads a and the filter and writes the result:
+# 3 passes. Left out of a default report: it compiles for 10-20 s per size.
+SINGLE_KERNEL = Strategy("single_kernel", single_kernel, needs=Need.DX, passes=3, in_report=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import backend, checks
 from .graphs import Replayed
 from .planned_conv import PlannedConv
-from .strategy import Bound
+from .strategy import Bound, Need, Strategy, declare
 
 
 def unfused(a, filter):
@@ -40,10 +40,10 @@ class GraphSharedFilterFFTConv(Replayed):
         super().__init__(SharedFilterFFTConv(a, filter))
 
 
-STRATEGIES = {
-    "unfused": lambda a, filter: Bound(unfused, a, filter),
-    "fused_planned": SharedFilterFFTConv,
-    "fused_graph": GraphSharedFilterFFTConv,
-}
-
-REQUIRES = {name: "gpu" if name == "unfused" else "callbacks" for name in STRATEGIES}
+# passes: over (batch, n), the filter's own pass left out (roofline.fft_conv_shared_bytes reads its n
+# elements once): fftconv's 9 and 5 less one.
+STRATEGIES = declare(
+    Strategy("unfused", lambda a, filter: Bound(unfused, a, filter), needs=Need.GPU, passes=8),
+    Strategy("fused_planned", SharedFilterFFTConv, needs=Need.CALLBACKS, passes=4),
+    Strategy("fused_graph", GraphSharedFilterFFTConv, needs=Need.CALLBACKS, passes=4),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import backend
+from .strategy import Call
 
 
 class CapturedCall:
@@ -51,8 +52,8 @@ class CapturedCall:
             self._pool.free_all_blocks()
 
 
-class Replayed:
-    """A planned strategy object (callable, with close()) whose call is replayed from a CUDA graph.
+class Replayed(Call):
+    """A planned strategy object (a `Call`) whose call is replayed from a CUDA graph.
 
     Same ownership rules as `CapturedCall`. Closing closes the planned object too.
     """
@@ -64,16 +65,8 @@ class Replayed:
         except Exception:
             planned.close()
             raise
+        self._run = self._captured  # calls go straight to the replay
 
-    def __call__(self):
-        return self._captured()
-
-    def close(self) -> None:
+    def _release(self) -> None:
         self._captured.close()
         self._planned.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -21,7 +21,7 @@ import functools
 
 from . import autoselect, backend, checks, tuning
 from .graphs import Replayed
-from .strategy import Bound, Planned
+from .strategy import Bound, Call, Need, Planned, Strategy, declare
 
 
 def _unfused_steps(a, b, bias):
@@ -182,11 +182,6 @@ class FusedMatmul(Planned):
         super().__init__(*tuning.planned_matmul(
             a, b, epilog=epilog, epilog_inputs={"bias": bias} if EPILOGS[epilog] else None, out=out, autotune=autotune))
 
-    def __call__(self):
-        return self._execute()
-
-    execute = __call__
-
     @property
     def workspace_bytes(self) -> int:
         """cuBLASLt workspace the plan needs; held from the first call until close()."""
@@ -222,8 +217,6 @@ class FusedMatmul(Planned):
             self.out = out
         self._mm.reset_operands_unchecked(a=a, b=b, c=out, epilog_inputs=None if bias is None else {"bias": bias})
 
-    free = Planned.close
-
 
 def _check_out(out, shape, dtype) -> None:
     m, _, n = shape
@@ -247,8 +240,8 @@ class GraphMatmul(Replayed):
         super().__init__(FusedMatmul(a, b, bias, epilog=epilog, autotune=autotune))
 
 
-class Auto:
-    """The fastest of `AUTO_CANDIDATES` for these inputs' shape and dtype on this device.
+class Auto(Call):
+    """The fastest of the strategies declared `auto_candidate` for these inputs' shape and dtype on this device.
 
     The first construction (per device, library versions, shape, dtype) measures
     each candidate's device time on the given inputs and remembers the choice on
@@ -260,43 +253,34 @@ class Auto:
     def __init__(self, a, b, bias, *, measure=None):
         shape = checks.matmul_operands(a, b, bias)
         checks.on_gpu(a=a, b=b, bias=bias)
-        need = {"gpu": backend.gpu_reason, "nvmath": backend.nvmath_reason}
-        unavailable = {n: need[REQUIRES[n]]() for n in AUTO_CANDIDATES if need[REQUIRES[n]]()}
-        candidates = {n: STRATEGIES[n] for n in AUTO_CANDIDATES if n not in unavailable}
+        declared = [s for s in STRATEGIES.values() if s.auto_candidate]
+        unavailable = {s.name: s.needs.reason() for s in declared if s.needs.reason()}
+        candidates = {s.name: s for s in declared if s.name not in unavailable}
         key = autoselect.decision_key(backend.device_name(), backend.versions(), "matmul_bias_relu", shape, a.dtype)
         kwargs = {} if measure is None else {"measure": measure}
         self.decision = autoselect.decide(key, candidates, (a, b, bias), unavailable=unavailable, **kwargs)
         self.choice = self.decision.choice
         self._call = STRATEGIES[self.choice](a, b, bias)
+        self._run = self._call  # calls go straight to the chosen strategy
 
     def explain(self) -> str:
         return self.decision.explain()
 
-    def __call__(self):
-        return self._call()
-
-    def close(self) -> None:
+    def _release(self) -> None:
         self._call.close()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
-
-
-AUTO_CANDIDATES = ("unfused", "partial", "fused_planned", "fused_graph")
-
-# name -> factory(a, b, bias) returning a callable with close(); the order is the report's.
-STRATEGIES = {
-    "unfused": lambda a, b, bias: Bound(unfused, a, b, bias),
-    "partial": lambda a, b, bias: Bound(partial, a, b, bias),
-    "fused_onecall": lambda a, b, bias: Bound(fused, a, b, bias),
-    "fused_planned": FusedMatmul,
-    "fused_graph": GraphMatmul,
-    "auto": Auto,
-}
-
-# What each strategy needs beyond CuPy on a GPU ("gpu", "nvmath" or "callbacks"); auto needs only
-# the GPU and measures the candidates that can run.
-REQUIRES = {"unfused": "gpu", "partial": "gpu", "fused_onecall": "nvmath", "fused_planned": "nvmath", "fused_graph": "nvmath", "auto": "gpu"}
+# name -> Strategy; the order is the report's and asv's. passes: array passes over the (m, n) output
+# (roofline.matmul_bytes). unfused writes the product, reads and writes it for the bias, reads and
+# writes it for ReLU; partial writes it, then reads and writes it once for bias + ReLU; the cuBLASLt
+# epilogue writes it once. `auto` runs one of the others; its floor is the fewest.
+STRATEGIES = declare(
+    Strategy("unfused", lambda a, b, bias: Bound(unfused, a, b, bias), needs=Need.GPU, passes=5, auto_candidate=True),
+    Strategy("partial", lambda a, b, bias: Bound(partial, a, b, bias), needs=Need.GPU, passes=3, auto_candidate=True),
+    Strategy("fused_onecall", lambda a, b, bias: Bound(fused, a, b, bias), needs=Need.NVMATH, passes=1, epilogue=True),
+    Strategy("fused_planned", FusedMatmul, needs=Need.NVMATH, passes=1, epilogue=True, auto_candidate=True),
+    Strategy("fused_graph", GraphMatmul, needs=Need.NVMATH, passes=1, epilogue=True, auto_candidate=True),
+    # Needs only the GPU: it measures the candidates that can run. Left out of a default report:
+    # it times its candidates (which the report measures anyway) before its first call.
+    Strategy("auto", Auto, needs=Need.GPU, passes=1, in_report=False),
+)

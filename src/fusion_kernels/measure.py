@@ -34,8 +34,7 @@ def shape_label(shape) -> str:
 
 def availability(workload_name: str, strategy: str) -> str | None:
     """Why this strategy cannot run here, or None."""
-    need = WORKLOADS[workload_name].requires[strategy]  # "gpu", "nvmath", "callbacks", "dx" or "torch"
-    return getattr(backend, f"{need}_reason")()
+    return WORKLOADS[workload_name].strategies[strategy].needs.reason()
 
 
 def fits(workload, shape, dtype) -> str | None:

@@ -24,10 +24,10 @@ statistics).
 from __future__ import annotations
 
 from . import backend, checks, tuning
-from .strategy import Bound, Planned
+from .strategy import Bound, Call, Need, Planned, Strategy, declare
 
 
-class TorchCall:
+class TorchCall(Call):
     """`fn(*tensors)` on DLPack views of CuPy arrays, launched on CuPy's current stream."""
 
     def __init__(self, fn, *arrays):
@@ -46,9 +46,7 @@ class TorchCall:
             self._streams[ptr] = self._torch.cuda.ExternalStream(ptr)
         return self._streams[ptr]
 
-    def __call__(self):
-        if self._fn is None:
-            raise RuntimeError("the call is closed")
+    def _run(self):
         stream = self._stream()
         if stream is None:
             return self._fn(*self._args)
@@ -70,15 +68,9 @@ class TorchCall:
         del out
         return int(peak)
 
-    def close(self) -> None:
+    def _release(self) -> None:
         self._fn = None
         self._args = self._keep = ()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _checked(a, b, bias):
@@ -133,9 +125,6 @@ class PlannedGemm(Planned):
         checks.on_gpu(a=a, b=b)
         super().__init__(*tuning.planned_matmul(a, b, autotune=autotune))
 
-    def __call__(self):
-        return self._execute()
-
 
 def gemm_cupy(a, b, bias=None):
     checks.matmul_ab(a, b)
@@ -149,7 +138,16 @@ def gemm_torch(a, b, bias=None):
     return TorchCall(backend.torch().mm, a, b)
 
 
-PEERS = {"torch_addmm_activation": torch_addmm_activation, "torch_eager": torch_eager, "torch_compile": torch_compile}
-GEMMS = {"gemm_cupy": gemm_cupy, "gemm_nvmath": PlannedGemm, "gemm_torch": gemm_torch}
-REQUIRES = {"torch_addmm_activation": "torch", "torch_eager": "torch", "torch_compile": "torch",
-            "gemm_cupy": "gpu", "gemm_nvmath": "nvmath", "gemm_torch": "torch"}
+# passes over the (m, n) output, as matmul's: cuBLASLt's epilogue through PyTorch writes C once; eager
+# PyTorch as unfused CuPy; TorchInductor's GEMM then one fused bias + ReLU kernel, as `partial`.
+PEERS = declare(
+    Strategy("torch_addmm_activation", torch_addmm_activation, needs=Need.TORCH, passes=1),
+    Strategy("torch_eager", torch_eager, needs=Need.TORCH, passes=5),
+    Strategy("torch_compile", torch_compile, needs=Need.TORCH, passes=3),
+)
+# A GEMM alone writes the product once (roofline.gemm_bytes).
+GEMMS = declare(
+    Strategy("gemm_cupy", gemm_cupy, needs=Need.GPU, passes=1),
+    Strategy("gemm_nvmath", PlannedGemm, needs=Need.NVMATH, passes=1),
+    Strategy("gemm_torch", gemm_torch, needs=Need.TORCH, passes=1),
+)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 
 from . import backend, checks, fft_callbacks
+from .strategy import Call
 
 
-class PlannedConv:
+class PlannedConv(Call):
     """Call to execute; each call returns a new array. Use as a context manager or call `close()`.
 
     kind="epilog": forward FFT with the multiply as its epilog, inverse FFT in place.
@@ -90,15 +91,11 @@ class PlannedConv:
         self._filter = filter
         return fft
 
-    def __call__(self):
-        if self._fwd is None:
-            raise RuntimeError(f"{type(self).__name__} is closed")
+    def _run(self):
         spectrum = self._fwd.execute()
         # Same shape, dtype and layout as planned by construction: skip the checks.
         self._inv.reset_operand_unchecked(spectrum)
         return self._inv.execute(direction="inverse")
-
-    execute = __call__
 
     def reset_operands(self, a=None, filter=None) -> None:
         """New signals (no re-plan) or a new filter (re-plans the FFT that holds the callback)."""
@@ -110,7 +107,7 @@ class PlannedConv:
             if tuple(x.shape) != shape:
                 raise ValueError(f"{name} must have the planned shape {shape}, got {tuple(x.shape)}")
             checks.on_gpu(**{name: x})
-        if self._fwd is None:
+        if self.closed:
             raise RuntimeError(f"{type(self).__name__} is closed")
         if a is not None and (filter is None or self.kind == "prolog"):
             self._fwd.reset_operand(a)
@@ -126,16 +123,8 @@ class PlannedConv:
             self._inv.free()
             self._inv = new
 
-    def close(self) -> None:
+    def _release(self) -> None:
         for fft in (self._fwd, self._inv):
             if fft is not None:
                 fft.free()
         self._fwd = self._inv = self._filter = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

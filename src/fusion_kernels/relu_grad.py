@@ -58,8 +58,8 @@ class ForwardReluAux(Planned):
         super().__init__(*tuning.planned_matmul(a, b, epilog="RELU_AUX_BIAS", epilog_inputs={"bias": bias},
                                                 autotune=autotune))
 
-    def __call__(self):
-        c, aux = self._execute()
+    def _run(self):
+        c, aux = self._mm.execute()
         return c, aux["relu_aux"]
 
 
@@ -76,8 +76,8 @@ class BackwardDReluBgrad(Planned):
         super().__init__(*tuning.planned_matmul(a, b, epilog="DRELU_BGRAD", epilog_inputs={"relu_aux": relu_aux},
                                                 autotune=autotune))
 
-    def __call__(self):
-        d, aux = self._execute()
+    def _run(self):
+        d, aux = self._mm.execute()
         return d, aux["drelu_bgrad"]
 
     def reset_operands(self, a=None, b=None, relu_aux=None) -> None:

@@ -156,19 +156,13 @@ def _peaks():
         return None
 
 
-# Strategies left out unless named, to keep the default report within a minute: a cuFFTDx
-# convolution compiles for 10-20 s per size; `auto` times its candidates (which the report
-# measures anyway) before its first call.
-SLOW_TO_BUILD = ("dx",)
-SLOW_TO_BUILD_NAMES = ("auto",)
-
-
 def strategies_for(name, strategies=None) -> list:
-    """The strategies of workload `name` the report runs: those named (that exist), else the quick-to-build ones."""
+    """The strategies of workload `name` the report runs: those named (that exist), else those declared
+    `in_report` (the rest are slow to build: they keep the default report within a minute)."""
     w = WORKLOADS[name]
     if strategies:
         return [s for s in w.strategies if s in strategies or s == "unfused"]  # unfused: the speedup's base
-    return [s for s in w.strategies if w.requires[s] not in SLOW_TO_BUILD and s not in SLOW_TO_BUILD_NAMES]
+    return [key for key, s in w.strategies.items() if s.in_report]
 
 
 def check_names(workloads=None, dtypes=None, strategies=None) -> str | None:

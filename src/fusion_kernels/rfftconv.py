@@ -25,7 +25,7 @@ import warnings
 from . import backend, checks, fft_callbacks
 from .graphs import Replayed
 from .planned_conv import PlannedConv
-from .strategy import Bound
+from .strategy import Bound, Need, Strategy, declare
 
 
 def unfused(a, filter):
@@ -71,11 +71,12 @@ def planned_or_unfused(a, filter, kind: str = "epilog"):
         return Bound(unfused, a, filter)
 
 
-STRATEGIES = {
-    "unfused": lambda a, filter: Bound(unfused, a, filter),
-    "fused_planned": RFFTConv,
-    "fused_prolog": lambda a, filter: RFFTConv(a, filter, kind="prolog"),
-    "fused_graph": GraphRFFTConv,
-}
-
-REQUIRES = {name: "gpu" if name == "unfused" else "callbacks" for name in STRATEGIES}
+# passes: (over the real signals, over the half spectra); see roofline.rfft_conv_bytes.
+# CuPy: rfft (S + H), multiply (3H), C2R input copy (2H), C2R (H + S), 1/n scaling (2S) = 4S + 7H.
+# Fused, either callback: R2C (S + H), filter (H), C2R input copy (2H), C2R (H + S) = 2S + 5H.
+STRATEGIES = declare(
+    Strategy("unfused", lambda a, filter: Bound(unfused, a, filter), needs=Need.GPU, passes=(4, 7)),
+    Strategy("fused_planned", RFFTConv, needs=Need.CALLBACKS, passes=(2, 5)),
+    Strategy("fused_prolog", lambda a, filter: RFFTConv(a, filter, kind="prolog"), needs=Need.CALLBACKS, passes=(2, 5)),
+    Strategy("fused_graph", GraphRFFTConv, needs=Need.CALLBACKS, passes=(2, 5)),
+)

@@ -1,7 +1,8 @@
 """The roofline model: FLOP and byte counts of each call, and the device's measured peaks.
 
 Byte counts are the fewest bytes each strategy must move through device memory
-(each array it reads read once, each array it writes written once); a bound is
+(each array it reads read once, each array it writes written once), from the
+passes over memory its declaration gives (`strategy.Strategy.passes`); a bound is
 max(FLOP / peak FLOP/s, bytes / peak bandwidth) with peaks measured on the
 device itself (a large device-to-device copy; a large CuPy matmul per dtype).
 """
@@ -21,33 +22,24 @@ def matmul_flops(shape) -> float:
     return 2.0 * m * k * n + 2.0 * m * n  # product, then bias add and ReLU per element
 
 
-# Array passes of the (m, n) output: unfused writes the product, reads and writes it
-# for the bias, reads and writes it for ReLU; partial writes it, then reads and
-# writes it once for bias + ReLU; the cuBLASLt epilogue writes it once.
-# `auto` runs one of these; its floor is the fewest. A GEMM alone (the peers' baselines) writes the
-# product once; the peers' fused forms write it once too.
-_MATMUL_OUTPUT_PASSES = {"unfused": 5, "partial": 3, "fused_onecall": 1, "fused_planned": 1, "fused_graph": 1, "auto": 1}
-
-
-def matmul_bytes(shape, dtype, strategy: str) -> float:
+def matmul_bytes(shape, dtype, passes: int) -> float:
+    """A, B and the bias read once, `passes` passes over the (m, n) output."""
     m, k, n = shape
     isz = np.dtype(dtype).itemsize
-    return float(isz * (m * k + k * n + m + _MATMUL_OUTPUT_PASSES[strategy] * m * n))
+    return float(isz * (m * k + k * n + m + passes * m * n))
 
 
-# The peers' floors: cuBLASLt's epilogue through PyTorch writes C once; eager PyTorch
-# as unfused CuPy; TorchInductor's GEMM then one fused bias + ReLU kernel, as `partial`.
-_MATMUL_OUTPUT_PASSES.update({"torch_addmm_activation": 1, "torch_eager": 5, "torch_compile": 3})
+def unfused_epilog_passes(epilog: str, with_bias: bool) -> int:
+    """Passes over C of the unfused C = f(A @ B [+ bias]): it writes the product, then reads and
+    writes C once per later step (bias, activation). Fused: 1."""
+    return 1 + 2 * (int(with_bias) + int(epilog != "BIAS"))
 
 
-def matmul_epilog_bytes(epilog: str, with_bias: bool):
-    """bytes(shape, dtype, strategy) of C = f(A @ B [+ bias]): unfused writes the product and
-    reads and writes C once per later step (bias, activation); fused writes it once."""
+def matmul_epilog_bytes(with_bias: bool):
+    """bytes(shape, dtype, passes) of C = f(A @ B [+ bias]): the bias is read only where there is one."""
 
-    def count(shape, dtype, strategy: str) -> float:
+    def count(shape, dtype, passes: int) -> float:
         m, k, n = shape
-        steps = int(with_bias) + int(epilog != "BIAS")
-        passes = 1 if strategy.startswith("fused") else 1 + 2 * steps
         return float(np.dtype(dtype).itemsize * (m * k + k * n + m * with_bias + passes * m * n))
 
     return count
@@ -58,9 +50,9 @@ def gemm_flops(shape) -> float:
     return 2.0 * m * k * n
 
 
-def gemm_bytes(shape, dtype, strategy: str) -> float:
+def gemm_bytes(shape, dtype, passes: int) -> float:
     m, k, n = shape
-    return float(np.dtype(dtype).itemsize * (m * k + k * n + m * n))
+    return float(np.dtype(dtype).itemsize * (m * k + k * n + passes * m * n))
 
 
 def fft_conv_flops(shape) -> float:
@@ -68,26 +60,17 @@ def fft_conv_flops(shape) -> float:
     return batch * (2 * 5.0 * n * math.log2(n) + 6.0 * n)  # two FFTs (5 n log2 n each) and a complex multiply
 
 
-# Passes over one (batch, n) array. CuPy: fft (read, write), multiply (2 reads, write),
-# ifft (read, write) and its 1/n scaling (read, write) = 9. Epilog: forward reads a,
-# writes the product having read the filter (3), the inverse reads and writes (2) = 5.
-# Prolog: forward reads a and writes (2), the inverse reads the spectrum and the filter
-# and writes (3) = 5. One cuFFTDx kernel (single_kernel) reads a and the filter and writes the result (3).
-_FFT_PASSES = {"unfused": 9, "fused_onecall": 5, "fused_planned": 5, "fused_graph": 5,
-               "fused_prolog": 5, "fused_prolog_graph": 5, "single_kernel": 3}
-
-
-def fft_conv_bytes(shape, dtype, strategy: str) -> float:
+def fft_conv_bytes(shape, dtype, passes: int) -> float:
+    """`passes` passes over one (batch, n) array (fftconv.STRATEGIES counts them)."""
     batch, n = shape
-    return float(_FFT_PASSES[strategy] * batch * n * np.dtype(dtype).itemsize)
+    return float(passes * batch * n * np.dtype(dtype).itemsize)
 
 
 # ---- the FFT variants: shared filter, real signals, 2-D images ----
 
-def fft_conv_shared_bytes(shape, dtype, strategy: str) -> float:
-    """One (n,) filter for the batch: read once (n elements); the 9 / 5 passes lose the filter's pass."""
+def fft_conv_shared_bytes(shape, dtype, passes: int) -> float:
+    """One (n,) filter for the batch, read once (n elements), and `passes` passes over (batch, n)."""
     batch, n = shape
-    passes = 8 if strategy == "unfused" else 4
     return float((passes * batch * n + n) * np.dtype(dtype).itemsize)
 
 
@@ -96,16 +79,14 @@ def rfft_conv_flops(shape) -> float:
     return batch * (2 * 2.5 * n * math.log2(n) + 6.0 * (n // 2 + 1))  # a real FFT is about half a complex one
 
 
-def rfft_conv_bytes(shape, dtype, strategy: str) -> float:
-    """Real signals S = batch*n reals, half spectra H = batch*(n//2+1) complex (a copy of H is the C2R input).
-
-    CuPy: rfft (S + H), multiply (3H), C2R input copy (2H), C2R (H + S), 1/n scaling (2S) = 4S + 7H.
-    Fused, either callback: R2C (S + H), filter (H), C2R input copy (2H), C2R (H + S) = 2S + 5H.
-    """
+def rfft_conv_bytes(shape, dtype, passes: tuple) -> float:
+    """passes = (over the real signals S = batch*n reals, over the half spectra H = batch*(n//2+1)
+    complex); rfftconv.STRATEGIES counts them (a copy of H is the C2R input)."""
     batch, n = shape
     real = np.dtype(dtype).itemsize
     s, h = batch * n * real, batch * (n // 2 + 1) * 2 * real
-    return float(4 * s + 7 * h if strategy == "unfused" else 2 * s + 5 * h)
+    signal_passes, spectrum_passes = passes
+    return float(signal_passes * s + spectrum_passes * h)
 
 
 def fft_conv2d_flops(shape) -> float:
@@ -113,10 +94,10 @@ def fft_conv2d_flops(shape) -> float:
     return batch * (2 * 5.0 * h * w * math.log2(h * w) + 6.0 * h * w)
 
 
-def fft_conv2d_bytes(shape, dtype, strategy: str) -> float:
-    """As the 1-D convolution, per-image filter: 9 passes over (batch, h, w) unfused, 5 fused."""
+def fft_conv2d_bytes(shape, dtype, passes: int) -> float:
+    """As the 1-D convolution, per-image filter: `passes` passes over (batch, h, w)."""
     batch, h, w = shape
-    return float((9 if strategy == "unfused" else 5) * batch * h * w * np.dtype(dtype).itemsize)
+    return float(passes * batch * h * w * np.dtype(dtype).itemsize)
 
 
 def fft_forward_bytes(shape, dtype) -> float:
