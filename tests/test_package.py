@@ -198,3 +198,32 @@ def test_results_table_renders_the_cold_and_warm_figures():
     bad = subprocess.run([sys.executable, "-m", "fusion_kernels", "table", "README.md"], cwd=root,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "is not an asv results file" in bad.stderr
+
+
+@pytest.mark.parametrize("reasons", [
+    # no CuPy: every later check repeats its reason, install hint included
+    dict(gpu="cupy-missing", nvmath="cupy-missing", fft_callbacks="cupy-missing", fft_dx="cupy-missing"),
+    dict(gpu=None, nvmath="nvmath-missing", fft_callbacks="nvmath-missing", fft_dx="nvmath-missing"),
+    dict(gpu=None, nvmath=None, fft_callbacks="numba-missing", fft_dx="numba-missing"),
+])
+def test_cli_info_says_each_missing_piece_once_as_lines(monkeypatch, capsys, reasons):
+    from fusion_kernels import cli
+
+    said = {"cupy-missing": f"CuPy is not importable (ModuleNotFoundError); {backend.INSTALL_HINT}",
+            "nvmath-missing": f"nvmath-python is not installed (ModuleNotFoundError); {backend.INSTALL_HINT}",
+            "numba-missing": "numba-cuda is not importable (AttributeError); Install nvmath-python[numba] with numpy<2.5"}
+    for key, fn in (("gpu", "gpu_reason"), ("nvmath", "nvmath_reason"), ("fft_callbacks", "callbacks_reason"),
+                    ("fft_dx", "dx_reason")):
+        monkeypatch.setattr(backend, fn, lambda why=said.get(reasons[key]): why)
+    monkeypatch.setattr(backend, "device_name", lambda: "Fake GPU")
+    monkeypatch.setattr(backend, "versions", lambda: {"numpy": "2.4", "cupy": "missing"})
+    status = cli.main(["info"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == (1 if reasons["gpu"] else 0)
+    assert lines[0].startswith("fusion-kernels ") and lines[1] == "versions: numpy 2.4, cupy missing"
+    assert [line.split(": ", 1)[0] for line in lines[2:]] == ["gpu", "nvmath", "fft_callbacks", "fft_dx"]
+    assert not any(c in "".join(lines) for c in "{}")  # lines, not a dict
+    for why in set(reasons.values()) - {None}:
+        assert sum(said[why] in line for line in lines) == 1
+    assert sum(backend.INSTALL_HINT in line for line in lines) <= 1
+    assert lines[-1] == "fft_dx: unavailable (the reason above)"

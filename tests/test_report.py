@@ -109,10 +109,10 @@ def test_ctrl_c_at_any_moment_exits_130_or_finishes_without_traceback(delay):
 def test_ctrl_c_while_plotting_exits_130(fake_gpu, monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(measure, "measure_workload", lambda name, shapes, dtypes, **kw: fake_results(name, shapes[0], dtypes[0]))
 
-    def interrupted(rows, path):
+    def interrupted(rows, meta, path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "plot", interrupted)
+    monkeypatch.setattr(report.report_plot, "render", interrupted)
     assert cli.main(["report", "--workload", "fft_conv", "--dtype", "complex64", "--shape", "8x16",
                      "--out", str(tmp_path)]) == 130
     assert "interrupted" in capsys.readouterr().err
@@ -235,6 +235,9 @@ def test_plot_is_written(fake_gpu, monkeypatch, tmp_path):
     assert status == 0
     png = tmp_path / "report.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    # the report.json it wrote draws again, elsewhere
+    assert cli.main(["report", "--plot-from", str(tmp_path / "report.json"), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_shapes_go_to_the_workload_of_their_rank():

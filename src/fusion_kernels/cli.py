@@ -65,13 +65,21 @@ def _info(args) -> int:
 def _report(args) -> int:
     from . import report
 
+    if args.plot_from:
+        given = [f"--{k.replace('_', '-')}" for k in ("workload", "strategy", "dtype", "shape", "repeat", "no_plot")
+                 if getattr(args, k)]
+        if given:
+            print("fusion-kernels report: --plot-from draws a saved report; it takes --out only, "
+                  f"not {', '.join(given)}", file=sys.stderr)
+            return report.BAD_ARGUMENTS
+        return report.plot_saved(args.plot_from, args.out)
     try:
         shapes = [report.parse_shape(s) for s in args.shape or []]
     except ValueError as exc:
         print(f"fusion-kernels report: {exc}", file=sys.stderr)
         return report.BAD_ARGUMENTS
-    return report.run(workloads=args.workload, dtypes=args.dtype, shapes=shapes, repeat=args.repeat, out=args.out,
-                      make_plot=not args.no_plot, strategies=args.strategy)
+    return report.run(workloads=args.workload, dtypes=args.dtype, shapes=shapes, repeat=args.repeat or 10,
+                      out=args.out or "fusion-kernels-report", make_plot=not args.no_plot, strategies=args.strategy)
 
 
 def _fingerprint(args) -> int:
@@ -374,10 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "(compiles a cuFFTDx kernel per size, 10-20 s each) and auto (times its candidates first)")
     rep.add_argument("--dtype", action="append", choices=dtypes, help="repeatable; default: all")
     rep.add_argument("--shape", action="append", help="e.g. 2000x1000x4000 or 256x1024; repeatable; default: the suite's")
-    rep.add_argument("--repeat", type=_positive_int, default=10,
+    rep.add_argument("--repeat", type=_positive_int,  # None: not given (--plot-from refuses it); 10
                      help="samples per figure, at least (default 10; sampling stops on noise or a time budget)")
-    rep.add_argument("--out", default="fusion-kernels-report", help="folder for report.json/.csv/.png")
+    rep.add_argument("--out", help="folder for report.json/.csv/.png (default: fusion-kernels-report; "
+                                   "with --plot-from, the JSON's folder)")
     rep.add_argument("--no-plot", action="store_true")
+    rep.add_argument("--plot-from", metavar="REPORT_JSON",
+                     help="draw report.png from a saved report.json, measuring nothing (no GPU needed)")
     rep.set_defaults(func=_report)
     fp = sub.add_parser("fingerprint", help="the GPU, driver, CUDA, cuBLASLt, cuFFT, nvmath-python, CuPy, numba-cuda "
                                             "versions and SM clock policy a result depends on")

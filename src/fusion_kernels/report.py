@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import backend, files, measure, tolerances
+from . import backend, files, measure, report_plot, tolerances
 from .checks import parse_shape  # noqa: F401  (the one shape parser; the report's --shape)
 from .workloads import WORKLOADS
 
@@ -93,60 +93,6 @@ def table(rows: list) -> str:
     return "\n".join(lines)
 
 
-def plot(rows: list, path: Path) -> str | None:
-    """Speedup vs problem size per dtype, and each strategy on the roofline. None, or why no plot."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return "matplotlib is not installed (pip install 'fusion-kernels[report]'): no plot"
-    measured = [r for r in rows if r["cold_ms"] is not None]
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
-    for ax, name in zip(axes[:2], WORKLOADS):
-        for dtype in WORKLOADS[name].dtypes:
-            for strategy in WORKLOADS[name].strategies:
-                pts = [r for r in measured if r["workload"] == name and r["dtype"] == dtype and r["strategy"] == strategy
-                       and r["speedup_vs_unfused"] is not None and strategy != "unfused"]
-                if pts:
-                    size = [_output_elements(r["shape"]) for r in pts]
-                    ax.plot(size, [r["speedup_vs_unfused"] for r in pts], marker="o", label=f"{strategy} {dtype}")
-        ax.axhline(1.0, color="gray", lw=0.8, ls="--")
-        ax.set(xscale="log", yscale="log", xlabel="output elements", ylabel="speedup over unfused (cold device time)",
-               title=f"{name}: fused / unfused")
-        ax.legend(fontsize=7)
-    ax = axes[2]
-    peaks = _peaks()
-    colors = {"unfused": "tab:gray", "fused_onecall": "tab:orange", "fused_planned": "tab:blue"}
-    markers = {"matmul_bias_relu": "o", "fft_conv": "^"}
-    for r in measured:
-        ax.scatter(r["_flops"] / r["_bytes"], r["_flops"] / (r["cold_ms"] * 1e-3) / 1e12, s=16,
-                   color=colors.get(r["strategy"], "tab:green"), marker=markers.get(r["workload"], "s"),
-                   label=f"{r['workload']} {r['strategy']}")
-    if peaks:
-        xs = [10 ** (i / 10) for i in range(-10, 45)]
-        for dtype, rate in peaks["flops"].items():
-            if dtype.startswith("float"):
-                ax.plot(xs, [min(rate, x * peaks["bandwidth"]) / 1e12 for x in xs], lw=0.8, ls=":", color="k",
-                        label=f"roof {dtype}" if dtype == "float16" else None)
-                ax.annotate(dtype, (xs[-1], rate / 1e12), fontsize=7, ha="right", va="bottom")
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=6)
-    ax.set(xscale="log", yscale="log", xlabel="FLOP per byte moved", ylabel="achieved TFLOP/s (cold device time)",
-           title="roofline (measured peaks of this GPU)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return None
-
-
-def _output_elements(label: str) -> int:
-    dims = [int(x) for x in label.split("x")]
-    return dims[0] * dims[-1]
-
-
 def _peaks():
     try:
         from . import roofline
@@ -187,6 +133,11 @@ def check_arguments(workloads=None, dtypes=None, shapes=None, repeat=10, out="fu
         return f"--repeat must be a whole number from 1 to 10000 (samples per figure, at least), got {repeat!r}"
     if not plan_cases(workloads, dtypes, shapes):
         return "nothing to measure: no named workload has the named dtype or a shape of the named rank"
+    return check_out(out)
+
+
+def check_out(out) -> str | None:
+    """Why folder `out` cannot take the report's files, in one line, or None."""
     path = Path(out)
     if path.exists() and not path.is_dir():
         return f"--out must be a folder, got the existing file {str(path)!r}"
@@ -194,6 +145,28 @@ def check_arguments(workloads=None, dtypes=None, shapes=None, repeat=10, out="fu
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"--out {str(path)!r} cannot be written: {str(existing)!r} is not writable"
     return None
+
+
+def plot_saved(path, out=None, stream=None) -> int:
+    """`report --plot-from`: report.png of a saved report.json, in `out` (default: beside the JSON); no GPU.
+    BAD_ARGUMENTS for a file it cannot plot or an unwritable `out`, NO_GPU's 1 without matplotlib."""
+    out = Path(path).parent if out is None else Path(out)
+    try:
+        rows, meta = report_plot.load(path)
+    except report_plot.ReportFileError as exc:
+        print(f"fusion-kernels report: --plot-from: {exc}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    why = check_out(out)
+    if why:
+        print(f"fusion-kernels report: {why}", file=sys.stderr)
+        return BAD_ARGUMENTS
+    out.mkdir(parents=True, exist_ok=True)
+    why_not = report_plot.render(rows, meta, out / "report.png")
+    if why_not:
+        print(f"fusion-kernels report: {why_not}", file=sys.stderr)
+        return NO_GPU  # what this machine lacks, as for a GPU
+    print(f"plot: {out / 'report.png'}", file=stream or sys.stdout)
+    return OK
 
 
 def run(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels-report", make_plot=True,
@@ -231,11 +204,8 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels
                                                dtypes=[dtype], check=True, progress=tick, warm=not rows,
                                                device_criterion=device_criterion, wall_criterion=wall_criterion)
             base = results.get(("unfused", measure.shape_label(shape), dtype))
-            for res in results.values():
-                row = row_of(res, base)
-                row["_flops"], row["_bytes"] = res.flops, res.bytes
-                rows.append(row)
-            save([{k: r[k] for k in COLUMNS} for r in rows], out, meta)
+            rows += [row_of(res, base) for res in results.values()]
+            save(rows, out, meta)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {len(rows)} cases kept in {out / 'report.json'}", file=sys.stderr)
         return INTERRUPTED
@@ -245,7 +215,7 @@ def run(workloads=None, dtypes=None, shapes=None, repeat=10, out="fusion-kernels
     print(f"\n{len(rows)} cases in {time.perf_counter() - t0:.1f} s on {meta['device']}; "
           f"data: {out / 'report.json'}, {out / 'report.csv'}", file=stream)
     if make_plot:
-        why_not = plot(rows, out / "report.png")
+        why_not = report_plot.render(rows, meta, out / "report.png")
         print(why_not or f"plot: {out / 'report.png'}", file=stream)
     failed = [r for r in rows if r["error"]]
     for r in failed:
