@@ -13,13 +13,14 @@ import os
 import sys
 
 from . import __version__, backend
+from .strategy import Need
 
 NO_GPU, BAD_ARGUMENTS, WRONG_RESULT = 1, 2, 3
 
 
-def _cannot_run(args, need: str | None = "gpu") -> bool:
-    """Say in one line why `args.prog` cannot run here (backend's `<need>_reason`), if it cannot."""
-    why = need and getattr(backend, f"{need}_reason")()
+def _cannot_run(args, need: Need | None = Need.GPU) -> bool:
+    """Say in one line why `args.prog` cannot run here for want of `need` (None: nothing), if it cannot."""
+    why = need and need.reason()
     if why:
         print(f"{args.prog}: cannot run here: {why}", file=sys.stderr)
     return bool(why)
@@ -185,7 +186,7 @@ def _bars_matmul(args) -> int:
 
     from . import bars
 
-    if _cannot_run(args, "nvmath"):
+    if _cannot_run(args, Need.NVMATH):
         return NO_GPU
     if not args.no_peers and backend.torch_reason():
         print(f"{args.prog}: peers skipped: {backend.torch_reason()}", file=sys.stderr)
@@ -210,7 +211,7 @@ def _bars_matmul(args) -> int:
 def _bars_fft(args) -> int:
     from . import bars
 
-    if _cannot_run(args, "callbacks"):
+    if _cannot_run(args, Need.CALLBACKS):
         return NO_GPU
     result = bars.fft_measure(args.samples)
     print(json.dumps(result, indent=1) if args.json else bars.fft_markdown(result))
@@ -232,7 +233,7 @@ def _quality_check(args) -> int:
 def _tune_single_kernel(args) -> int:
     from . import launch_tuning
 
-    if _cannot_run(args, "dx"):
+    if _cannot_run(args, Need.DX):
         return NO_GPU
     rows = launch_tuning.measure(args.cases, args.fpb, args.max_registers, progress=lambda t: print(t, flush=True))
     print("\n" + launch_tuning.table(rows))
@@ -248,7 +249,7 @@ def _profile(args) -> int:
         shape = profiling.check(args.workload, args.strategy, args.shape, args.dtype)
     except ValueError as exc:
         return _bad(args, exc)
-    if _cannot_run(args, measure.WORKLOADS[args.workload].requires[args.strategy]):
+    if _cannot_run(args, measure.WORKLOADS[args.workload].strategies[args.strategy].needs):
         return NO_GPU
     profiling.run(args.workload, args.strategy, shape, args.dtype, args.calls)
     return 0
@@ -257,7 +258,7 @@ def _profile(args) -> int:
 def _check_drelu_bgrad(args) -> int:
     from . import drelu_check
 
-    if _cannot_run(args, "nvmath"):
+    if _cannot_run(args, Need.NVMATH):
         return NO_GPU
     return 0 if drelu_check.run(args.shape, args.dtype, args.limit) else WRONG_RESULT
 

@@ -24,6 +24,7 @@ def measure(cases, ffts_per_block, max_registers, progress=print) -> list[dict]:
     """One row per case and configuration tried; a configuration cuFFTDx or the GPU refuses is a row
     with its error."""
     from . import fftconv, fftconv_dx, inputs, roofline, timing
+    from .workloads import WORKLOADS
 
     peaks = roofline.device_peaks()
     rows = []
@@ -33,7 +34,7 @@ def measure(cases, ffts_per_block, max_registers, progress=print) -> list[dict]:
         a, f = inputs.fft_inputs(shape, dtype)
         expected = fftconv.unfused(a, f)
         t_unfused = timing.warm_device_times(lambda: fftconv.unfused(a, f)).median
-        nbytes = roofline.fft_conv_bytes(shape, dtype, "single_kernel")
+        nbytes = WORKLOADS["fft_conv"].bytes(shape, dtype, "single_kernel")
         valid = fftconv_dx.valid_knobs(dtype, shape[1])
         progress(f"{label}:{dtype}: cuFFTDx's valid (elements per thread, FFTs per block): {valid}")
         knobs = [(None, None, None)] + [(None, None, r) for r in max_registers]

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from . import backend, measure, memory, suite, tables, timing, tolerances
+from .strategy import Need
 from .workloads import WORKLOADS
 
 ONE = timing.Criterion(min_samples=1, max_samples=1)
@@ -213,10 +214,10 @@ def graph_host() -> str:
 
 # check name -> (function, what it needs: a backend reason's name (fused_planned: nvmath) or None, help)
 CHECKS = {
-    "events": (events, "nvmath", "call time (wall clock) against CUDA events, per report case"),
-    "memory": (memory_check, "nvmath", "matmul peak device memory against the analytic count"),
-    "errors": (errors, "nvmath", "worst relative error per strategy and dtype, test shapes and seed size, 5 seeds"),
-    "host-noise": (host_noise, "nvmath", "a CPU-only loop and four host-bound calls (us), one JSON line"),
+    "events": (events, Need.NVMATH, "call time (wall clock) against CUDA events, per report case"),
+    "memory": (memory_check, Need.NVMATH, "matmul peak device memory against the analytic count"),
+    "errors": (errors, Need.NVMATH, "worst relative error per strategy and dtype, test shapes and seed size, 5 seeds"),
+    "host-noise": (host_noise, Need.NVMATH, "a CPU-only loop and four host-bound calls (us), one JSON line"),
     "cpu-sweep": (cpu_sweep, None, "the CPU-only loop on each CPU in turn (no GPU)"),
-    "graph-host": (graph_host, "nvmath", "a graph replay's host time: after a wait, after a spin, back to back"),
+    "graph-host": (graph_host, Need.NVMATH, "a graph replay's host time: after a wait, after a spin, back to back"),
 }
