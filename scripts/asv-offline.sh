@@ -61,7 +61,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/asv-offline.XXXXXX")
 mkdir "$tmp/asv-tmp"  # asv's own temporary folders (its benchmark server's), removed with ours
 printf '%s\n' "${commits[@]}" > "$tmp/commits"
 conf=asv.conf.json
-results_dir=$("$python" -c 'import json5; print(json5.load(open("asv.conf.json")).get("results_dir", ".asv/results"))')
+results_dir=$("$python" -c 'import json5; print(json5.load(open("asv.conf.json")).get("results_dir", ".results"))')
 # asv resolves the configured branches even when told the commits; a CI checkout (detached HEAD,
 # no local main) has none, so a private copy of the config points at HEAD.
 if ! "$python" -c 'import json5, subprocess, sys

@@ -10,7 +10,7 @@
 # Then, with the factor asv.conf.json gives that figure's family:
 #   1. `asv continuous HEAD PLANTED` must flag the slowdown (exit 1);
 #   2. `fusion-kernels compare PLANTED HEAD` (the speedup back) must flag nothing (exit 0).
-# Results go to a temporary folder, not asv/results. Exit 0 when both hold.
+# Results go to a temporary folder, not results. Exit 0 when both hold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -66,6 +66,7 @@ print(regressions.Policy.from_config(config.Config.load(sys.argv[1])).threshold(
 factor=$("$python" -c "print(1 + $threshold)")
 echo "plant-check: $NAME, factor $factor (asv.conf.json)"
 
+"$python" -m asv machine --yes --machine "$machine" >/dev/null  # a fresh HOME knows no machine yet
 status=0
 set +e
 "$python" -m asv continuous --config "$conf" -E "checkout:$python" --machine "$machine" --record-samples \

@@ -105,7 +105,7 @@ def test_interrupt_keeps_finished_commits_and_leaves_nothing_behind(tmp_path, si
     repo = clone(tmp_path)
     if int(subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=repo, capture_output=True, text=True).stdout) < 2:
         pytest.skip("needs two commits")
-    results = repo / "asv" / "results" / "ci-test"
+    results = repo / "results" / "ci-test"
     env = script_env(tmp_path, repo)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     first = subprocess.run(["git", "rev-parse", "HEAD~1"], cwd=repo, capture_output=True, text=True).stdout.strip()

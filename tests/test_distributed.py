@@ -197,7 +197,7 @@ def test_asv_results_load_with_asv(tmp_path):
     results_mod = pytest.importorskip("asv.results")
     results_dir = tmp_path / "results"
     results_dir.mkdir()
-    suite = ROOT / "asv" / "results" / "benchmarks.json"
+    suite = ROOT / "results" / "benchmarks.json"
     existing = json.loads(suite.read_text())
     (results_dir / "benchmarks.json").write_text(suite.read_text())
     rows = scaling.scaling_rows(RUNS)

@@ -116,7 +116,7 @@ def figures_in(md: str) -> list[str]:
 
 
 def asv_result(machine: str, commit: str) -> dict:
-    files = [f for f in glob.glob(str(ROOT / "asv" / "results" / machine / f"{commit}*.json"))]
+    files = [f for f in glob.glob(str(ROOT / "results" / machine / f"{commit}*.json"))]
     assert len(files) == 1, f"expected one asv result of {commit} on {machine}, found {files}"
     return json.loads(Path(files[0]).read_text())
 
@@ -220,7 +220,7 @@ def test_the_report_columns_in_report_md_are_the_reports():
 
 
 def test_the_environment_name_quoted_in_asv_md_is_a_committed_one():
-    names = {json.loads(Path(f).read_text()).get("env_name") for f in glob.glob(str(ROOT / "asv/results/*/*.json"))}
+    names = {json.loads(Path(f).read_text()).get("env_name") for f in glob.glob(str(ROOT / "results/*/*.json"))}
     quoted = re.findall(r"`(checkout-py[^`]+)`", text(ROOT / "docs" / "asv.md"))
     assert quoted and all(q in names for q in quoted), quoted
 
@@ -291,7 +291,7 @@ def test_the_readme_layout_lists_every_file_and_nothing_else(folder, pattern):
 
 def test_the_h200_trust_numbers_in_measurements_come_from_the_committed_data():
     """The prose of docs/measurements.md's H200 sections quotes counts and ranges; each is recomputed
-    here from docs/data and asv/results, so it cannot go stale."""
+    here from docs/data and results, so it cannot go stale."""
     import gzip
 
     from fusion_kernels import nvbench_check
@@ -329,7 +329,7 @@ def test_the_h200_trust_numbers_in_measurements_come_from_the_committed_data():
     f64 = [c for (w, strategy, shape, dtype), c in gemm.items() if dtype == "float64" and strategy != "fused_onecall"]
     assert f"those kernels ran at {min(f64):.0f}-{max(f64):.0f} MHz" in text
 
-    result = json.loads(next((ROOT / "asv" / "results" / "h200").glob("0b5cb62f-*.json")).read_text())
+    result = json.loads(next((ROOT / "results" / "h200").glob("0b5cb62f-*.json")).read_text())
     cols = result["result_columns"]
     spans = [(row[cols.index("started_at")], row[cols.index("duration")]) for row in result["results"].values()]
     first = min(s for s, _ in spans)

@@ -170,7 +170,7 @@ def test_results_table_renders_the_matmul_family():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    files = sorted(glob.glob(str(root / "asv/results/h100-80gb-hbm3/55063486-*.json")))
+    files = sorted(glob.glob(str(root / "results/h100-80gb-hbm3/55063486-*.json")))
     if not files:
         pytest.skip("the committed matmul-family results are not in this checkout")
     out = subprocess.run([sys.executable, "-m", "fusion_kernels", "table", files[0], "MatmulEpilogs", "MatmulPeers"],
@@ -187,7 +187,7 @@ def test_results_table_renders_the_cold_and_warm_figures():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    files = sorted(glob.glob(str(root / "asv/results/h200/b3c08a0f-*.json")))
+    files = sorted(glob.glob(str(root / "results/h200/b3c08a0f-*.json")))
     if not files:
         pytest.skip("the committed H200 results are not in this checkout")
     out = subprocess.run([sys.executable, "-m", "fusion_kernels", "table", files[0], "FFTConv"], cwd=root,

@@ -75,7 +75,7 @@ def _serve(html):
 
 @pytest.fixture(scope="module")
 def committed_html(tmp_path_factory):
-    """The site of the committed results (asv/results, every machine there)."""
+    """The site of the committed results (results, every machine there)."""
     _needs_browser()
     return _publish(tmp_path_factory.mktemp("site") / "html")
 
@@ -91,8 +91,8 @@ def two_machine_html(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("two-machines")
     results = tmp / "results"
-    shutil.copytree(ROOT / "asv" / "results", results)
-    source = max((ROOT / "asv" / "results" / "h100-80gb-hbm3").glob("*-*.json"),
+    shutil.copytree(ROOT / "results", results)
+    source = max((ROOT / "results" / "h100-80gb-hbm3").glob("*-*.json"),
                  key=lambda f: json.loads(f.read_text())["date"])
     machine = {"arch": "x86_64", "cpu": "Intel(R) Xeon(R) Platinum 8480+", "machine": SECOND_MACHINE,
                "num_cpu": "16", "os": "Linux 6.8.0-synthetic", "ram": "131072000"}

@@ -112,7 +112,7 @@ def _asv_run_planted(tmp_path, planted, bench):
                PYTHONPATH=os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])))
     out = subprocess.run(["bash", "scripts/asv-offline.sh", "--machine", "ci-test", "--python", sys.executable, "HEAD",
                           "--", "--bench", bench], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
-    [path] = [p for p in (repo / "asv" / "results" / "ci-test").glob("*.json") if p.name != "machine.json"]
+    [path] = [p for p in (repo / "results" / "ci-test").glob("*.json") if p.name != "machine.json"]
     data = json.loads(path.read_text())
     [row] = data["results"].values()
     values = row[data["result_columns"].index("result")]
@@ -251,7 +251,7 @@ def test_plant_check_usage_errors():
 def test_kept_figures_carry_their_recorded_version():
     """A figure whose measurement did not change keeps the asv version of its committed history."""
     newest = {}
-    for path in sorted((ROOT / "asv" / "results").glob("*/*-*.json")):
+    for path in sorted((ROOT / "results").glob("*/*-*.json")):
         data = json.loads(path.read_text())
         column = data["result_columns"].index("version")
         for name, row in data["results"].items():

@@ -101,7 +101,7 @@ def test_asv_records_a_planted_crash_as_a_failed_benchmark(tmp_path):
                           "HEAD", "--", "--bench", r"FFTConvSharedFilter\.track_cold_device_seconds"],
                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
     assert "FAILED" in out.stdout, out.stdout[-4000:] + out.stderr[-2000:]
-    [path] = [p for p in (repo / "asv" / "results" / "crash-test").glob("*.json") if p.name != "machine.json"]
+    [path] = [p for p in (repo / "results" / "crash-test").glob("*.json") if p.name != "machine.json"]
     data = json.loads(path.read_text())
     column = data["result_columns"].index("result")
     values = data["results"]["bench_fftconv.FFTConvSharedFilter.track_cold_device_seconds"][column]

@@ -421,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "commit of the second run (the same code)")
     aa.set_defaults(func=_quality_aa)
     tab = sub.add_parser("table", help="one committed asv results file as Markdown tables (no GPU needed)")
-    tab.add_argument("results", help="asv/results/<machine>/<commit>-<env>.json")
+    tab.add_argument("results", help="results/<machine>/<commit>-<env>.json")
     tab.add_argument("classes", nargs="*", help="benchmark classes to render (default: all)")
     tab.set_defaults(func=_table)
     summ = sub.add_parser("asv-summary", help="why cases skipped or failed, from the output of `asv run -e` "
@@ -505,7 +505,7 @@ def _add_tools(sub, checks, workloads, dtypes) -> None:
                   "from distributed-bench runs at several world sizes (no GPU needed)")
     ds.add_argument("runs", nargs="+", help="JSON files written by distributed-bench")
     ds.add_argument("--markdown", help="write the table here (default: print it)")
-    ds.add_argument("--asv-results", help="asv results folder to file them in (e.g. asv/results)")
+    ds.add_argument("--asv-results", help="asv results folder to file them in (e.g. results)")
     ds.add_argument("--machine", help="asv machine name (default: the runs' machine)")
     ds.add_argument("--commit", help="commit the results belong to (default: the runs' commit)")
 
