@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = "MatmulBiasReLUColdStart.track_first_call_seconds"  # few parameter sets: a quick run
@@ -41,9 +42,7 @@ def asv_env(repo, home):
     """The environment for a script that runs asv: the clone's sources first on the import path, and HOME a
     temporary folder, so `asv machine` writes its ~/.asv-machine.json there, never into the user's home."""
     home.mkdir(exist_ok=True)
-    # Keep the caller's PYTHONPATH: where asv was installed with --target, it is found only through it.
-    env = dict(os.environ, HOME=str(home),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])))
+    env = with_src(repo, HOME=str(home))
     # Where asv was installed with `pip install --user`, it stays importable under the other HOME.
     env.setdefault("PYTHONUSERBASE", site.getuserbase())
     return env

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from subprocess_env import with_src
 from test_asv_offline import asv_available, asv_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def probe(quick):
     env = {k: v for k, v in os.environ.items() if k != "FUSION_KERNELS_QUICK"}
     if quick:
         env["FUSION_KERNELS_QUICK"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = with_src()["PYTHONPATH"]
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)

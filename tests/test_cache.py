@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from fusion_kernels import autoselect, cache, roofline, tuning
+from subprocess_env import with_src
 
 
 @pytest.fixture(autouse=True)
@@ -223,7 +224,7 @@ for j in range(200):
 
 def test_concurrent_writers_lose_nothing(cache_dir, tmp_path):
     src = str(Path(cache.__file__).parents[1])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    env = with_src(Path(src).parent)
     go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", RACE_WORKER, str(w), str(tmp_path / f"ready{w}"), str(go)],
                               env=env, stderr=subprocess.PIPE, text=True) for w in range(8)]

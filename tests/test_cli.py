@@ -1,12 +1,12 @@
 """Every `fusion-kernels` subcommand: --help, argument errors in one line, and a message (never a
 traceback) where it needs a GPU and there is none (CPU only)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBCOMMANDS = [["info"], ["report"], ["fingerprint"], ["compare"], ["quality", "nvbench"], ["quality", "aa"],
@@ -14,7 +14,7 @@ SUBCOMMANDS = [["info"], ["report"], ["fingerprint"], ["compare"], ["quality", "
 
 
 def run(*args):
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(ROOT / "src"))
+    env = with_src(CUDA_VISIBLE_DEVICES="")
     return subprocess.run([sys.executable, "-m", "fusion_kernels", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
 
@@ -56,7 +56,7 @@ def test_fingerprint_without_a_gpu_still_names_the_libraries():
 
 
 def test_asv_summary_reads_standard_input():
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env = with_src()
     out = subprocess.run([sys.executable, "-m", "fusion_kernels", "asv-summary", "-"], cwd=ROOT, env=env, text=True,
                          capture_output=True, input="asv: skipped: NotImplementedError('no CUDA device')\n", timeout=60)
     assert out.returncode == 0 and "1 x no CUDA device" in out.stdout

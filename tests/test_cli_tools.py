@@ -11,6 +11,7 @@ import pytest
 
 from fusion_kernels import backend, bars, checks, cli, distributed, launch_tuning, profiling, tables
 from fusion_kernels.workloads import WORKLOADS
+from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ["events", "memory", "errors", "host-noise", "cpu-sweep", "graph-host"]
@@ -20,7 +21,7 @@ TOOLS = [["bars", "matmul"], ["bars", "fft"], *(["quality", q] for q in QUALITY)
 
 
 def run(*args):
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(ROOT / "src"))
+    env = with_src(CUDA_VISIBLE_DEVICES="")
     return subprocess.run([sys.executable, "-m", "fusion_kernels", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fusion_kernels import backend, distributed, scaling
+from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +34,7 @@ def test_import_loads_no_gpu_library():
     code = ("import sys; import fusion_kernels.distributed, fusion_kernels.scaling; "
             "print([m for m in ('cupy', 'torch', 'nvmath', 'nccl') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+                         env=with_src())
     assert out.stdout.strip() == "[]"
 
 
@@ -243,7 +244,7 @@ def test_scaling_script_end_to_end(tmp_path):
     md = tmp_path / "scaling.md"
     subprocess.run([sys.executable, "-m", "fusion_kernels", "distributed-scaling", *paths, "--markdown", str(md),
                     "--asv-results", str(tmp_path / "asv")], check=True, capture_output=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+                   env=with_src())
     text = md.read_text()
     assert "| matmul | unfused | 64x64x64 | float32 | 2 | 5000.000 | 2.00 | 1.00 | 150 | yes |" in text
     assert "skipped fftconv_2d: cufftmp" in text

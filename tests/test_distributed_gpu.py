@@ -6,7 +6,6 @@ computation of the same seeded inputs in float64 (the tolerance is the dtype's).
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fusion_kernels import backend
+from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]
 MULTICAST_OFF = {"NCCL_NVLS_ENABLE": "0", "NVSHMEM_DISABLE_NVLS": "1", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1"}
@@ -41,9 +41,7 @@ def test_torchrun_matches_single_gpu(tmp_path, workload, options, nproc):
     if nproc > gpu_count():
         pytest.skip(f"needs {nproc} GPUs, this machine has {gpu_count()}")
     out = tmp_path / "run.json"
-    # Prepend: where nvmath was installed with --target, it is found only through the caller's PYTHONPATH.
-    env = {**os.environ, **MULTICAST_OFF,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
+    env = with_src(**MULTICAST_OFF)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
            "-m", "fusion_kernels", "distributed-bench", "--workloads", workload, "--repeat", "20", "--out", str(out), *options]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)

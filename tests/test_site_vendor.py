@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from fusion_kernels import site_vendor
+from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = site_vendor.ASSETS
@@ -25,7 +26,7 @@ ASSETS = site_vendor.ASSETS
 def _env(cache):
     # The interpreter running the tests is the `python` publish-site.sh finds.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return dict(os.environ, PATH=path, FUSION_KERNELS_VENDOR_CACHE=str(cache), PYTHONPATH=str(ROOT / "src"))
+    return with_src(PATH=path, FUSION_KERNELS_VENDOR_CACHE=str(cache))
 
 
 def _vendor(html, cache):

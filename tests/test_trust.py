@@ -6,7 +6,6 @@ pieces that need no GPU behave."""
 import dataclasses
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from fusion_kernels import asvlog, measure, regressions, timing, tolerances
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks import bench_fftconv, bench_matmul, bench_matmul_family, common  # noqa: E402
+from subprocess_env import with_src
 
 CLASSES = [bench_matmul.MatmulBiasReLU, bench_fftconv.FFTConv, bench_fftconv.FFTConvSharedFilter,
            bench_fftconv.RFFTConv, bench_fftconv.FFTConv2D, bench_matmul_family.MatmulEpilogs,
@@ -108,8 +108,7 @@ def _asv_run_planted(tmp_path, planted, bench):
     assert anchor in text
     common_py.write_text(text.replace(anchor, planted))
     (tmp_path / "home").mkdir()
-    env = dict(os.environ, HOME=str(tmp_path / "home"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(repo / "src"), os.environ.get("PYTHONPATH")])))
+    env = with_src(repo, HOME=str(tmp_path / "home"))
     out = subprocess.run(["bash", "scripts/asv-offline.sh", "--machine", "ci-test", "--python", sys.executable, "HEAD",
                           "--", "--bench", bench], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     [path] = [p for p in (repo / "results" / "ci-test").glob("*.json") if p.name != "machine.json"]
@@ -223,12 +222,12 @@ def test_compare_command_on_committed_results():
     pytest.importorskip("asv", reason="needs asv")
     out = subprocess.run([sys.executable, "-m", "fusion_kernels", "compare", "--machine", "h100-80gb-hbm3", "--all",
                           "cb0e4156", "6384e402"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+                         env=with_src())
     assert out.returncode in (0, 1), out.stderr
     assert "bench_matmul.MatmulBiasReLU.track_call_seconds" in out.stdout and "Traceback" not in out.stderr
     bad = subprocess.run([sys.executable, "-m", "fusion_kernels", "compare", "--machine", "h100-80gb-hbm3",
                           "deadbeef", "6384e402"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+                         env=with_src())
     assert bad.returncode == 2 and "fusion-kernels compare:" in bad.stderr and "Traceback" not in bad.stderr
 
 

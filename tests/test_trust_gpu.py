@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fusion_kernels import backend, checks, measure, memory, report, suite, timing, workloads
+from subprocess_env import with_src
 
 pytestmark = [pytest.mark.gpu, pytest.mark.callbacks]
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def test_a_crash_is_a_failure_not_a_skip(cp, monkeypatch, tmp_path):
 
 
 def test_gelu_float64_report_passes_with_the_epilogue_bound(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
+    env = with_src()
     out = subprocess.run([sys.executable, "-m", "fusion_kernels", "report", "--workload", "matmul_epilog_gelu",
                           "--dtype", "float64", "--out", str(tmp_path), "--no-plot"], capture_output=True, text=True,
                          env=env, timeout=600)
