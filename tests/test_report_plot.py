@@ -232,3 +232,16 @@ def test_plot_from_without_matplotlib_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
     assert cli.main(["report", "--plot-from", str(tmp_path / "report.json"), "--out", str(tmp_path / "o")]) == 1
     assert "matplotlib is not installed" in capsys.readouterr().err
+
+
+def test_the_committed_h200_report_draws_with_the_headlines_of_its_data():
+    """docs/report-h200.png's data: every panel title is the headline its rows give."""
+    pytest.importorskip("matplotlib", reason="matplotlib not installed (the 'report' extra)")
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parents[1] / "docs" / "data" / "report-h200-af058a6.json").read_text())
+    titles = [t.get_title() for t, _ in panel_axes(report_plot.figure(data["rows"], data["meta"]))]
+    assert "NVIDIA H200" in json.dumps(data["meta"])
+    for workload in ("matmul_bias_relu", "fft_conv"):
+        for dtype in WORKLOADS[workload].dtypes:
+            assert expected_headline(data["rows"], workload, dtype) in titles
