@@ -13,9 +13,8 @@ import os
 import sys
 
 from . import __version__, backend
+from .report import BAD_ARGUMENTS, CASE_FAILED, INTERRUPTED, NO_GPU, WRONG_RESULT  # the one table of them
 from .strategy import Need
-
-NO_GPU, BAD_ARGUMENTS, WRONG_RESULT = 1, 2, 3
 
 
 def _cannot_run(args, need: Need | None = Need.GPU) -> bool:
@@ -72,13 +71,13 @@ def _report(args) -> int:
         if given:
             print("fusion-kernels report: --plot-from draws a saved report; it takes --out only, "
                   f"not {', '.join(given)}", file=sys.stderr)
-            return report.BAD_ARGUMENTS
+            return BAD_ARGUMENTS
         return report.plot_saved(args.plot_from, args.out)
     try:
         shapes = [report.parse_shape(s) for s in args.shape or []]
     except ValueError as exc:
         print(f"fusion-kernels report: {exc}", file=sys.stderr)
-        return report.BAD_ARGUMENTS
+        return BAD_ARGUMENTS
     return report.run(workloads=args.workload, dtypes=args.dtype, shapes=shapes, repeat=args.repeat or 10,
                       out=args.out or "fusion-kernels-report", make_plot=not args.no_plot, strategies=args.strategy)
 
@@ -205,7 +204,7 @@ def _bars_matmul(args) -> int:
         _write_json(args.json, {"meta": meta, "rows": rows})
     if any(r["wrong"] for r in rows):
         return WRONG_RESULT
-    return 4 if any(r["failed"] for r in rows) else 0
+    return CASE_FAILED if any(r["failed"] for r in rows) else 0
 
 
 def _bars_fft(args) -> int:
@@ -528,7 +527,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         print("fusion-kernels: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it
         sys.stderr.close()
         return 0
