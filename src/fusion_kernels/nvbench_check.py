@@ -175,20 +175,14 @@ def run(workloads=None, strategies=None, dtypes=None, json_path=None) -> list[Ag
             return
         address = state.get_stream().addressof()
         with cp.cuda.ExternalStream(address):  # the call, its inputs and both tools' timings on one stream
-            call = w.strategies[strategy](*w.make_inputs(shape, dtype))
-            try:
+            args = w.make_inputs(shape, dtype)
+            with w.strategies[strategy](*args) as call:
                 _time_both(state, row, call, address)
-            finally:
-                call.close()
-        if row.mode == "blocked":
-            with cp.cuda.Stream.null:
-                call = w.strategies[strategy](*w.make_inputs(shape, dtype))
-                try:
-                    call()
-                    with timing.gc_paused():
-                        row.ours_cold_null = timing.cold_device_times(call, criterion=CRITERION, synchronizing=False).median
-                finally:
-                    call.close()
+        if row.mode == "blocked":  # the same inputs, a call built on the default stream
+            with cp.cuda.Stream.null, w.strategies[strategy](*args) as call, timing.gc_paused():
+                call()
+                row.ours_cold_null = timing.cold_device_times(call, criterion=CRITERION, synchronizing=False).median
+        del args, call
         cp.get_default_memory_pool().free_all_blocks()
 
     def _time_both(state, row, call, address):
