@@ -242,6 +242,8 @@ def test_the_committed_h200_report_draws_with_the_headlines_of_its_data():
     data = json.loads((Path(__file__).resolve().parents[1] / "docs" / "data" / "report-h200-af058a6.json").read_text())
     titles = [t.get_title() for t, _ in panel_axes(report_plot.figure(data["rows"], data["meta"]))]
     assert "NVIDIA H200" in json.dumps(data["meta"])
+    report_md = (Path(__file__).resolve().parents[1] / "docs" / "report.md").read_text()
+    assert f"all {len(data['rows'])} cases" in report_md  # the count docs/report.md quotes
     for workload in ("matmul_bias_relu", "fft_conv"):
         for dtype in WORKLOADS[workload].dtypes:
             assert expected_headline(data["rows"], workload, dtype) in titles
