@@ -29,13 +29,14 @@ def test_rows_without_a_loop_time_fall_back_to_host_over_warm():
     assert not row(ours_loop=None, host=5e-6).host_bound
 
 
-def test_a_synchronising_call_is_held_cold_only_and_shows_its_own_spread():
+def test_a_synchronising_call_is_shown_with_its_own_spread_and_not_held():
+    # Neither tool can keep its host planning out of its time: the figure drifts by itself.
     r = row(mode="synchronizing", ours_cold=950e-6, nvbench_cold=660e-6, ours_cold_after=670e-6, nvbench_batch=None)
-    assert r.held and not r.passes and "own two measurements of it: -29%" in r.verdict()
-    agreeing = row(mode="synchronizing", ours_cold=660e-6, nvbench_cold=661e-6, nvbench_batch=None)
-    assert agreeing.passes and "cold only" in agreeing.verdict()
-    assert all_pass([row(), agreeing]) and not all_pass([row(), r])
-    assert "1 of 2 cases" in table([row(), r]) and "1 synchronising: cold only" in table([row(), r])
+    assert not r.held and "own two measurements of it: -29%" in r.verdict() and "cold +43.9%" in r.verdict()
+    assert "not held to the bar" in r.verdict()
+    assert all_pass([row(), r]) and not all_pass([row(nvbench_cold=22e-6), r])
+    text = table([row(), r, row(nvbench_cold=22e-6)])
+    assert "1 of 2 cases" in text and "1 synchronising calls shown, not held" in text
 
 
 def test_the_table_shows_clocks_when_recorded_and_keeps_old_columns_otherwise():
