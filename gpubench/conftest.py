@@ -2,7 +2,7 @@
 
 import pytest
 
-from fusion_kernels import backend
+from fusion_kernels.gpu import backend
 
 
 def pytest_collection_modifyitems(config, items):

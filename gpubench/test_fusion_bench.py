@@ -11,7 +11,8 @@ statistics instead.
 
 import pytest
 
-from fusion_kernels import timing, workloads
+from fusion_kernels.gpu import timing
+from fusion_kernels.suite import workloads
 
 CASES = [
     ("matmul_bias_relu", (2000, 1000, 4000), "float64"),

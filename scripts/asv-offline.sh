@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # asv across commits on a GPU machine whose Python already has CuPy/nvmath-python and no
 # internet: nothing is built or downloaded. asv itself walks the commits, in the `checkout`
-# environment (src/fusion_kernels/asv_env.py): each commit's src/ is imported by the benchmarks,
+# environment (src/fusion_kernels/harness/asv_env.py): each commit's src/ is imported by the benchmarks,
 # and the environment records the GPU software fingerprint (driver, CUDA, cuBLASLt, cuFFT,
 # nvmath-python, CuPy, numba-cuda, SM clock policy) with every result. Raw samples are kept
 # (--record-samples), for asv's statistical tests.

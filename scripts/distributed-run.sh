@@ -10,7 +10,7 @@ shift || true
 export NCCL_NVLS_ENABLE=0 NVSHMEM_DISABLE_NVLS=1 TORCH_SYMM_MEM_DISABLE_MULTICAST=1
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 gpus=$(python3 -c "import torch; print(torch.cuda.device_count())")
-machine="${FK_MACHINE:-$(python3 -c "from fusion_kernels import backend; print(backend.machine_name().split('-')[0])")-x${gpus}}"
+machine="${FK_MACHINE:-$(python3 -c "from fusion_kernels.gpu import backend; print(backend.machine_name().split('-')[0])")-x${gpus}}"
 out="${FK_OUT:-results/distributed/$machine}"
 mkdir -p "$out"
 runs=()

@@ -51,7 +51,7 @@ python3 -m pytest -q -p no:cacheprovider -m "not browser and not distributed" --
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 # A skip for want of a GPU library (its reason starts with the marker: strategy.Need's values) fails
 # here; other skips (no npm for the site's libraries offline, a root user) are reported above.
-needs=$(python3 -c 'from fusion_kernels.strategy import Need; print("|".join(n.value for n in Need))') || status=1
+needs=$(python3 -c 'from fusion_kernels.suite.strategy import Need; print("|".join(n.value for n in Need))') || status=1
 if grep -qE "^SKIPPED .*: (${needs:-gpu}): " "$logdir/pytest.log"; then
   echo "gpu-ci: GPU tests were skipped on a GPU machine (see reasons above)" >&2
   status=1
@@ -64,7 +64,7 @@ bash scripts/plant-check.sh 2>&1 | tee "$logdir/plant.log"
 # Quick benchmark pass (pytest-benchmark, GPU-synchronised): compared with the stored
 # baseline of this GPU when there is one; a median slower by more than 10% fails.
 baseline=gpubench/baseline
-machine=$(python3 -c 'from fusion_kernels import backend; print(backend.machine_name())' 2>/dev/null || echo unknown)
+machine=$(python3 -c 'from fusion_kernels.gpu import backend; print(backend.machine_name())' 2>/dev/null || echo unknown)
 compare=()
 if ls "$baseline"/*/*"$machine".json >/dev/null 2>&1; then
   compare=(--benchmark-compare="$(basename "$(ls "$baseline"/*/*"$machine".json | tail -1)" .json)" --benchmark-compare-fail=median:10%)

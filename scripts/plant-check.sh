@@ -61,7 +61,7 @@ c = json5.load(open("asv.conf.json")); c["results_dir"] = sys.argv[2]; c["branch
 json.dump(c, open(sys.argv[1], "w"), indent=4)' "$conf" "$tmp/results"
 threshold=$("$python" -c 'import sys
 from asv import config
-from fusion_kernels import regressions
+from fusion_kernels.harness import regressions
 print(regressions.Policy.from_config(config.Config.load(sys.argv[1])).threshold(sys.argv[2]))' "$conf" "$NAME")
 factor=$("$python" -c "print(1 + $threshold)")
 echo "plant-check: $NAME, factor $factor (asv.conf.json)"

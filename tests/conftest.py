@@ -7,8 +7,8 @@ decisions, peaks): tests never read or write the user's.
 
 import pytest
 
-from fusion_kernels import backend
-from fusion_kernels.strategy import Need
+from fusion_kernels.gpu import backend
+from fusion_kernels.suite.strategy import Need
 
 _NEEDS = {need.value: need.reason for need in Need}  # marker name -> why it cannot run here
 

@@ -17,7 +17,7 @@ PROBE = """
 import json, sys
 sys.path.insert(0, '.')
 from benchmarks import common
-from fusion_kernels import workloads
+from fusion_kernels.suite import workloads
 def show(options):
     return {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in options.items()}
 out = {"quick": common.QUICK, "fft": show(common.quick_options("fft_conv")), "mm": show(common.quick_options("matmul_bias_relu"))}
@@ -50,12 +50,12 @@ def probe(quick):
 
 
 def test_quick_run_measures_the_first_shape_with_few_repeats():
-    from fusion_kernels import suite
+    from fusion_kernels.suite import shapes
 
     got = probe(quick=True)
     assert got["quick"] is True
-    assert got["fft"]["shapes"] == [list(suite.FFT_SHAPES["small"])] and got["fft"]["dtypes"] == [suite.FFT_DTYPES[0]]
-    assert got["mm"]["shapes"] == [list(suite.MATMUL_SHAPES["small"])] and got["mm"]["dtypes"] == [suite.MATMUL_DTYPES[0]]
+    assert got["fft"]["shapes"] == [list(shapes.FFT_SHAPES["small"])] and got["fft"]["dtypes"] == [shapes.FFT_DTYPES[0]]
+    assert got["mm"]["shapes"] == [list(shapes.MATMUL_SHAPES["small"])] and got["mm"]["dtypes"] == [shapes.MATMUL_DTYPES[0]]
     for criterion in (got["fft"]["device_criterion"], got["mm"]["wall_criterion"]):  # few samples, a small budget
         assert criterion["min_samples"] <= 3 and criterion["max_seconds"] <= 0.05
     assert "quick run" in got["missing"]

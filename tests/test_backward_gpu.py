@@ -8,11 +8,13 @@ by its bytes.
 import numpy as np
 import pytest
 
-from fusion_kernels import inputs, reference, relu_grad, suite, tolerances
+from fusion_kernels.kernels import relu_grad
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs, shapes
 
 pytestmark = [pytest.mark.gpu, pytest.mark.nvmath]
 
-SHAPES = suite.MATMUL_TEST_SHAPES[1:]
+SHAPES = shapes.MATMUL_TEST_SHAPES[1:]
 
 
 def grad_operands(shape, dtype, seed):
@@ -40,7 +42,7 @@ def edge_mask(a, b, bias, mask, d, g, h, tol):
     return np.where(edge, took, mask)
 
 
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.MATMUL_DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_fused_pair_matches_oracle(cp, shape, dtype):
     a, b, bias = inputs.matmul_inputs(shape, dtype, seed=21)
@@ -63,7 +65,7 @@ def test_fused_pair_matches_oracle(cp, shape, dtype):
     assert tolerances.relative_error(bgrad.reshape(-1), expected_bgrad) <= tol
 
 
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.MATMUL_DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_unfused_pair_matches_oracle(cp, shape, dtype):
     a, b, bias = inputs.matmul_inputs(shape, dtype, seed=21)

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fusion_kernels import autoselect, cache, roofline, tuning
+from fusion_kernels.gpu import cache
+from fusion_kernels.kernels import autoselect, tuning
+from fusion_kernels.suite import roofline
 from subprocess_env import with_src
 
 
@@ -212,7 +214,7 @@ def no_hang(seconds=5):
 
 RACE_WORKER = """
 import os, sys, time
-from fusion_kernels import cache
+from fusion_kernels.gpu import cache
 worker, ready, go = sys.argv[1:]
 open(ready, "w").close()
 while not os.path.exists(go):  # all start storing together
@@ -223,7 +225,7 @@ for j in range(200):
 
 
 def test_concurrent_writers_lose_nothing(cache_dir, tmp_path):
-    src = str(Path(cache.__file__).parents[1])
+    src = str(Path(cache.__file__).parents[2])
     env = with_src(Path(src).parent)
     go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", RACE_WORKER, str(w), str(tmp_path / f"ready{w}"), str(go)],

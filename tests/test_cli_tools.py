@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from fusion_kernels import backend, bars, checks, cli, distributed, launch_tuning, profiling, tables
-from fusion_kernels.workloads import WORKLOADS
+from fusion_kernels import cli
+from fusion_kernels.distributed import workloads as distributed
+from fusion_kernels.gpu import backend
+from fusion_kernels.harness import bars, launch_tuning, profiling, tables
+from fusion_kernels.suite import checks
+from fusion_kernels.suite.workloads import WORKLOADS
 from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fusion_kernels import backend, distributed, scaling
+from fusion_kernels.distributed import scaling, workloads as distributed
+from fusion_kernels.gpu import backend
 from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ FakeCupy.__module__ = "cupy._core.core"
 
 
 def test_import_loads_no_gpu_library():
-    code = ("import sys; import fusion_kernels.distributed, fusion_kernels.scaling; "
+    code = ("import sys; import fusion_kernels.distributed.workloads, fusion_kernels.distributed.scaling; "
             "print([m for m in ('cupy', 'torch', 'nvmath', 'nccl') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=with_src())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fusion_kernels import backend
+from fusion_kernels.gpu import backend
 from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]

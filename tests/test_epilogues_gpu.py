@@ -4,7 +4,9 @@ nvmath against the float64 oracle, which uses cuBLASLt's tanh GELU."""
 import numpy as np
 import pytest
 
-from fusion_kernels import inputs, matmul, reference, suite, tolerances
+from fusion_kernels.kernels import matmul
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs, shapes
 from hand_cases import A, B, BIAS
 
 pytestmark = [pytest.mark.gpu, pytest.mark.nvmath]
@@ -30,8 +32,8 @@ def test_fused_matches_unfused_by_hand(cp, epilog):
         np.testing.assert_array_equal(unfused, expected)
 
 
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
-@pytest.mark.parametrize("shape", suite.MATMUL_TEST_SHAPES[1:], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("dtype", shapes.MATMUL_DTYPES)
+@pytest.mark.parametrize("shape", shapes.MATMUL_TEST_SHAPES[1:], ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("epilog", list(matmul.EPILOGS))
 def test_random_inputs_match_oracle(cp, epilog, shape, dtype):
     args = operands(epilog, shape, dtype, seed=5)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fusion_kernels import backend
+from fusion_kernels.gpu import backend
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_real_probe_never_raises():
 def test_callback_compile_failure_is_one_clear_message(fake_stack):
     import types
 
-    from fusion_kernels import fft_callbacks
+    from fusion_kernels.kernels import fft_callbacks
 
     def compile_epilog(*args, **kwargs):
         raise RuntimeError("libNVVM not found")

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import fftconv, inputs, matmul, measure
-from fusion_kernels.strategy import Need
+from fusion_kernels.harness import measure
+from fusion_kernels.kernels import fftconv, matmul
+from fusion_kernels.suite import inputs
+from fusion_kernels.suite.strategy import Need
 
 pytestmark = pytest.mark.gpu
 

@@ -8,9 +8,12 @@ import warnings
 import numpy as np
 import pytest
 
-from fusion_kernels import (backend, checks, fft_callbacks, fftconv, fftconv2d, fftconv_shared, inputs, reference, report,
-                            rfftconv, roofline, suite, workloads)
-from fusion_kernels.strategy import Need
+from fusion_kernels.gpu import backend
+from fusion_kernels.harness import report
+from fusion_kernels.kernels import fft_callbacks, fftconv, fftconv2d, fftconv_shared, rfftconv
+from fusion_kernels.oracle import reference
+from fusion_kernels.suite import checks, inputs, roofline, shapes, workloads
+from fusion_kernels.suite.strategy import Need
 
 
 def c64(*shape):
@@ -124,7 +127,7 @@ def test_variant_workloads_are_complete(name):
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_variant_sampled_error_checks_rows(name):
-    from fusion_kernels import measure
+    from fusion_kernels.harness import measure
 
     w = workloads.WORKLOADS[name]
     shape = {"fft_conv2d": (30, 6, 8)}.get(name, (150, 24))
@@ -217,7 +220,8 @@ def test_planned_or_unfused_does_not_hide_other_errors(monkeypatch):
 
 
 def test_a_refused_strategy_is_reported_as_a_skip_with_the_message(monkeypatch):
-    from fusion_kernels import measure, memory
+    from fusion_kernels.gpu import memory
+    from fusion_kernels.harness import measure
 
     msg = "cuFFT refused the filter-multiply epilog on the forward FFT's output (ValueError: CUFFT_NOT_SUPPORTED)"
 
@@ -260,17 +264,18 @@ def test_layout_rules():
 
 
 def test_shapes_in_suite():
-    assert suite.FFT2_SHAPES["medium"] == (64, 256, 256)
-    assert all(len(s) == 3 for s in suite.FFT2_SHAPES.values())
-    assert any(n % 2 for _, n in suite.RFFT_TEST_SHAPES)
-    assert checks.REAL_FFT_DTYPES == suite.RFFT_DTYPES
+    assert shapes.FFT2_SHAPES["medium"] == (64, 256, 256)
+    assert all(len(s) == 3 for s in shapes.FFT2_SHAPES.values())
+    assert any(n % 2 for _, n in shapes.RFFT_TEST_SHAPES)
+    assert checks.REAL_FFT_DTYPES == shapes.RFFT_DTYPES
 
 
 def test_fft_bar_cases_table_and_no_gpu_exit(monkeypatch, capsys):
-    from fusion_kernels import bars, cli
+    from fusion_kernels import cli
+    from fusion_kernels.harness import bars
 
     assert ((4096, 16384), "complex128") in bars.fft_cases()
-    assert len(bars.fft_cases()) == 2 * len(suite.FFT_SHAPES) + 1
+    assert len(bars.fft_cases()) == 2 * len(shapes.FFT_SHAPES) + 1
     assert bars.fft_bytes("forward_fft", (2, 8), "complex64") == 2 * 16 * 8
     assert bars.fft_bytes("fused_prolog", (2, 8), "complex64") == 5 * 16 * 8
     assert "fused_onecall" not in bars.FFT_VARIANTS and bars.FFT_VARIANTS[0] == "unfused"

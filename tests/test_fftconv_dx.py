@@ -7,8 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from fusion_kernels import backend, checks, fftconv, fftconv_dx, workloads
-from fusion_kernels.strategy import Need
+from fusion_kernels.gpu import backend
+from fusion_kernels.kernels import fftconv, fftconv_dx
+from fusion_kernels.suite import checks, workloads
+from fusion_kernels.suite.strategy import Need
 from test_validation import FFT_CASES
 
 
@@ -54,7 +56,7 @@ def test_registered_as_an_fft_conv_strategy_needing_dx():
 
 
 def test_import_initialises_no_gpu_library():
-    code = "import sys, fusion_kernels.fftconv_dx; print(sorted(m for m in ('cupy', 'nvmath', 'numba') if m in sys.modules))"
+    code = "import sys, fusion_kernels.kernels.fftconv_dx; print(sorted(m for m in ('cupy', 'nvmath', 'numba') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

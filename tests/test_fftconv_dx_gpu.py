@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import fftconv, fftconv_dx, inputs, measure, reference, suite, tolerances
+from fusion_kernels.harness import measure
+from fusion_kernels.kernels import fftconv, fftconv_dx
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs, shapes
 
 pytestmark = [pytest.mark.gpu, pytest.mark.dx]
 
@@ -36,7 +39,7 @@ def by_hand(n):
     return signals, filters, expected
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 @pytest.mark.parametrize("n", [256, 4096])
 def test_by_hand(cp, n, dtype):
     signals, filters, expected = by_hand(n)
@@ -44,7 +47,7 @@ def test_by_hand(cp, n, dtype):
     np.testing.assert_allclose(got.get(), expected, rtol=0, atol=1e-5 if dtype == "complex64" else 1e-13)
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 @pytest.mark.parametrize("n", SIZES)
 def test_random_inputs_match_oracle(cp, n, dtype, seed):
     a, filt = inputs.fft_inputs((37, n), dtype, seed=seed)
@@ -54,7 +57,7 @@ def test_random_inputs_match_oracle(cp, n, dtype, seed):
     assert err <= tolerances.tolerance(dtype), f"n={n} {dtype}: relative error {err:.3e}"
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 @pytest.mark.parametrize("n", [256, 1024])
 def test_batch_not_a_multiple_of_ffts_per_block(cp, n, dtype):
     a, filt = inputs.fft_inputs((1, n), dtype, seed=9)
@@ -71,7 +74,7 @@ def test_batch_not_a_multiple_of_ffts_per_block(cp, n, dtype):
         assert bool((big[batch:] == 7 + 7j).all())
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 def test_equals_cupy_to_rounding_at_the_suite_sizes(cp, dtype):
     for batch, n in [(256, 1024), (64, 4096)]:
         a, filt = inputs.fft_inputs((batch, n), dtype, seed=5)
@@ -143,7 +146,7 @@ def test_measure_skips_an_unsupported_size_with_the_reason(cp):
 
 
 def test_measure_runs_the_suite_small_shape(cp):
-    res = measure.measure_case("fft_conv", "single_kernel", suite.FFT_SHAPES["small"], "complex64", check=True)
+    res = measure.measure_case("fft_conv", "single_kernel", shapes.FFT_SHAPES["small"], "complex64", check=True)
     assert res.measured, res.error_trace
     assert res.correct and len(res.cold_device_seconds) >= 10 and res.device_mode == "blocked"
 

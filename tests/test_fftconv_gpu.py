@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import backend, fftconv, inputs, reference, suite, tolerances
-from fusion_kernels.strategy import Need
+from fusion_kernels.gpu import backend
+from fusion_kernels.kernels import fftconv
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs, shapes
+from fusion_kernels.suite.strategy import Need
 from hand_cases import CONVOLVED, FILTER, SIGNALS
 
 pytestmark = pytest.mark.gpu
@@ -26,7 +29,7 @@ def needs(name):
 STRATEGY_PARAMS = [pytest.param(n, marks=needs(n)) for n in STRATEGY_NAMES]
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 @pytest.mark.parametrize("name", STRATEGY_PARAMS)
 def test_by_hand(cp, name, dtype):
     got = run_strategy(name, cp.asarray(SIGNALS, dtype=dtype), cp.asarray(FILTER, dtype=dtype))
@@ -34,7 +37,7 @@ def test_by_hand(cp, name, dtype):
 
 
 @pytest.mark.callbacks
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 @pytest.mark.parametrize("name", FUSED)
 def test_fused_equals_unfused_to_rounding(cp, name, dtype, seed):
     args = inputs.fft_inputs((8, 512), dtype, seed=seed)
@@ -42,8 +45,8 @@ def test_fused_equals_unfused_to_rounding(cp, name, dtype, seed):
     assert err <= tolerances.tolerance(dtype), f"{name} vs unfused: {err:.3e}"
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
-@pytest.mark.parametrize("shape", suite.FFT_TEST_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
+@pytest.mark.parametrize("shape", shapes.FFT_TEST_SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("name", STRATEGY_PARAMS)
 def test_random_inputs_match_oracle(cp, name, shape, dtype, seed):
     args = inputs.fft_inputs(shape, dtype, seed=seed)

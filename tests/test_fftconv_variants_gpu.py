@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import fft_callbacks, fftconv, fftconv2d, fftconv_shared, inputs, reference, rfftconv, suite, tolerances
+from fusion_kernels.kernels import fft_callbacks, fftconv, fftconv2d, fftconv_shared, rfftconv
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs, shapes
 
 pytestmark = [pytest.mark.gpu]
 CB = pytest.mark.callbacks
@@ -28,8 +30,8 @@ PROLOG = ["fused_prolog", "fused_prolog_graph"]
 
 
 @CB
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
-@pytest.mark.parametrize("shape", suite.FFT_TEST_SHAPES, ids=ids)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
+@pytest.mark.parametrize("shape", shapes.FFT_TEST_SHAPES, ids=ids)
 @pytest.mark.parametrize("name", PROLOG)
 def test_prolog_matches_oracle(cp, name, shape, dtype, seed):
     args = inputs.fft_inputs(shape, dtype, seed=seed)
@@ -66,8 +68,8 @@ def test_prolog_reset_operands_and_rejected_reset_keeps_plan(cp):
 
 # ---- shared filter ----
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
-@pytest.mark.parametrize("shape", suite.FFT_TEST_SHAPES, ids=ids)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
+@pytest.mark.parametrize("shape", shapes.FFT_TEST_SHAPES, ids=ids)
 @pytest.mark.parametrize("name", strategy_params(fftconv_shared.STRATEGIES))
 def test_shared_filter_matches_oracle(cp, name, shape, dtype, seed):
     args = inputs.fft_shared_filter_inputs(shape, dtype, seed=seed)
@@ -78,7 +80,7 @@ def test_shared_filter_matches_oracle(cp, name, shape, dtype, seed):
 
 
 @CB
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 def test_shared_filter_prolog_matches_oracle(cp, dtype):
     args = inputs.fft_shared_filter_inputs((7, 96), dtype, seed=5)
     got = run(lambda a, f: fftconv_shared.SharedFilterFFTConv(a, f, kind="prolog"), *args)
@@ -106,8 +108,8 @@ def test_shared_filter_with_fortran_ordered_signals(cp):
 
 # ---- real signals ----
 
-@pytest.mark.parametrize("dtype", suite.RFFT_DTYPES)
-@pytest.mark.parametrize("shape", suite.RFFT_TEST_SHAPES, ids=ids)
+@pytest.mark.parametrize("dtype", shapes.RFFT_DTYPES)
+@pytest.mark.parametrize("shape", shapes.RFFT_TEST_SHAPES, ids=ids)
 @pytest.mark.parametrize("name", strategy_params(rfftconv.STRATEGIES))
 def test_rfft_matches_oracle(cp, name, shape, dtype, seed):
     args = inputs.rfft_inputs(shape, dtype, seed=seed)
@@ -164,8 +166,8 @@ def test_rfft_refused_length_is_a_clear_skip_or_correct(cp):
 FFT2_STRATEGIES = strategy_params(fftconv2d.STRATEGIES)
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
-@pytest.mark.parametrize("shape", suite.FFT2_TEST_SHAPES, ids=ids)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
+@pytest.mark.parametrize("shape", shapes.FFT2_TEST_SHAPES, ids=ids)
 @pytest.mark.parametrize("name", FFT2_STRATEGIES)
 def test_fft2_matches_oracle(cp, name, shape, dtype, seed):
     args = inputs.fft2_inputs(shape, dtype, seed=seed)
@@ -175,7 +177,7 @@ def test_fft2_matches_oracle(cp, name, shape, dtype, seed):
     assert err <= tolerances.tolerance(dtype), f"{name} {shape} {dtype}: {err:.3e}"
 
 
-@pytest.mark.parametrize("dtype", suite.FFT_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.FFT_DTYPES)
 @pytest.mark.parametrize("name", FFT2_STRATEGIES)
 def test_fft2_shared_filter_matches_oracle(cp, name, dtype):
     a, f = inputs.fft2_inputs((5, 24, 40), dtype, seed=6)

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import inputs, matmul, reference, suite, tolerances
+from fusion_kernels.kernels import matmul
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs, shapes
 from hand_cases import A, B, BIAS, BIASED, PRODUCT, RELU
 
 pytestmark = pytest.mark.gpu
@@ -41,8 +43,8 @@ def test_fused_identical_to_unfused_by_hand(cp, name):
 
 
 @pytest.mark.nvmath
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
-@pytest.mark.parametrize("shape", suite.MATMUL_TEST_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("dtype", shapes.MATMUL_DTYPES)
+@pytest.mark.parametrize("shape", shapes.MATMUL_TEST_SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("name", STRATEGY_NAMES)
 def test_random_inputs_match_oracle(cp, name, shape, dtype, seed):
     args = inputs.matmul_inputs(shape, dtype, seed=seed)
@@ -115,7 +117,7 @@ def test_planned_autotune_matches_oracle(cp):
         assert tolerances.is_close(mm(), reference.matmul_bias_relu(*args), "float16")
 
 
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.MATMUL_DTYPES)
 def test_partial_is_bitwise_unfused(cp, dtype):
     args = inputs.matmul_inputs((257, 129, 65), dtype, seed=9)
     np.testing.assert_array_equal(matmul.partial(*args).get(), matmul.unfused(*args).get())

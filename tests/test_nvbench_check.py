@@ -1,6 +1,6 @@
 """The nvbench agreement's verdicts, on made-up rows (no GPU, no cuda-bench)."""
 
-from fusion_kernels.nvbench_check import Agreement, all_pass, table
+from fusion_kernels.harness.nvbench_check import Agreement, all_pass, table
 
 
 def row(**kw):

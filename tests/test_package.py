@@ -1,25 +1,40 @@
 """The package, its CLI and its tables work on a machine without CuPy or a GPU (CPU only)."""
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fusion_kernels import backend, roofline, suite, tolerances, workloads
-from fusion_kernels.strategy import Need
+import fusion_kernels
+from fusion_kernels.gpu import backend
+from fusion_kernels.oracle import tolerances
+from fusion_kernels.suite import roofline, shapes, workloads
+from fusion_kernels.suite.strategy import Need
 
 
 def run(*args):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120)
 
 
+SUBPACKAGES = ("gpu", "kernels", "oracle", "suite", "harness", "distributed")
+
+
 def test_import_does_not_import_gpu_libraries():
-    code = "import sys, fusion_kernels, fusion_kernels.workloads; print(sorted(m for m in ('cupy', 'nvmath', 'numba') if m in sys.modules))"
+    packages = ", ".join(f"fusion_kernels.{p}" for p in SUBPACKAGES)
+    code = (f"import sys, fusion_kernels, {packages}, fusion_kernels.suite.workloads; "
+            "print(sorted(m for m in ('cupy', 'nvmath', 'numba', 'torch') if m in sys.modules))")
     out = run("-c", code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+    # Each folder's __init__.py is its docstring and nothing else: importing a folder imports nothing.
+    for p in SUBPACKAGES:
+        init = Path(fusion_kernels.__file__).parent / p / "__init__.py"
+        body = ast.parse(init.read_text()).body
+        assert len(body) == 1 and isinstance(body[0].value, ast.Constant), f"{init} holds more than its docstring"
 
 
 def test_cli_info_says_what_is_missing_without_traceback():
@@ -35,15 +50,15 @@ def test_cli_info_says_what_is_missing_without_traceback():
 
 
 def test_suite_has_seed_and_large_sizes():
-    assert (2000, 1000, 4000) in suite.MATMUL_SHAPES.values()
-    assert (16384, 1024, 16384) in suite.MATMUL_SHAPES.values()
-    assert (256, 1024) in suite.FFT_SHAPES.values()
-    assert (16384, 4096) in suite.FFT_SHAPES.values()
-    assert any(s % 8 for shape in suite.MATMUL_TEST_SHAPES for s in shape)
+    assert (2000, 1000, 4000) in shapes.MATMUL_SHAPES.values()
+    assert (16384, 1024, 16384) in shapes.MATMUL_SHAPES.values()
+    assert (256, 1024) in shapes.FFT_SHAPES.values()
+    assert (16384, 4096) in shapes.FFT_SHAPES.values()
+    assert any(s % 8 for shape in shapes.MATMUL_TEST_SHAPES for s in shape)
 
 
 def test_tolerance_table_covers_every_suite_dtype():
-    for dtype in suite.MATMUL_DTYPES + suite.FFT_DTYPES:
+    for dtype in shapes.MATMUL_DTYPES + shapes.FFT_DTYPES:
         assert 0 < tolerances.tolerance(dtype) < 0.05
 
 
@@ -76,7 +91,7 @@ def test_fft_byte_counts_and_bound():
 
 
 def test_input_makers_are_seeded_and_never_zero():
-    from fusion_kernels import inputs
+    from fusion_kernels.suite import inputs
 
     a1, b1, bias1 = inputs.matmul_inputs((5, 7, 3), "float16", seed=3, device="cpu")
     a2, *_ = inputs.matmul_inputs((5, 7, 3), "float16", seed=3, device="cpu")
@@ -89,14 +104,14 @@ def test_input_makers_are_seeded_and_never_zero():
 
 
 def test_measure_records_why_a_case_cannot_run(monkeypatch):
-    from fusion_kernels import measure
+    from fusion_kernels.harness import measure
 
     why = "nvmath-python is not installed (simulated)"
     monkeypatch.setattr(measure, "availability", lambda workload, strategy: why)
     res = measure.measure_case("matmul_bias_relu", "fused_planned", (8, 8, 8), "float32")
     assert res.skip == why and res.call_seconds == []
     out = measure.measure_workload("fft_conv", shapes=[(4, 8)], dtypes=["complex64"])
-    from fusion_kernels import fftconv
+    from fusion_kernels.kernels import fftconv
 
     assert set(out) == {(s, "4x8", "complex64") for s in fftconv.STRATEGIES}
     assert all(r.skip for r in out.values())
@@ -115,12 +130,13 @@ def test_asv_suite_import_initialises_no_gpu_library():
     assert out.stdout.strip() == "[]"
 
 
-ALL_WORKLOADS = list(__import__("fusion_kernels.workloads").workloads.WORKLOADS)
+ALL_WORKLOADS = list(__import__("fusion_kernels.suite.workloads").suite.workloads.WORKLOADS)
 
 
 @pytest.mark.parametrize("name", ALL_WORKLOADS)
 def test_sampled_error_checks_only_the_sampled_rows(name):
-    from fusion_kernels import measure, workloads
+    from fusion_kernels.harness import measure
+    from fusion_kernels.suite import workloads
 
     w = workloads.WORKLOADS[name]
     shape = (200, 16, 24) if len(next(iter(w.shapes.values()))) == 3 else (200, 32)

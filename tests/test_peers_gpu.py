@@ -3,14 +3,17 @@
 import numpy as np
 import pytest
 
-from fusion_kernels import inputs, peers, reference, suite, timing, tolerances
+from fusion_kernels.gpu import timing
+from fusion_kernels.kernels import peers
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs, shapes
 
-SHAPES = suite.MATMUL_TEST_SHAPES[1:]
+SHAPES = shapes.MATMUL_TEST_SHAPES[1:]
 
 
 @pytest.mark.gpu
 @pytest.mark.torch
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.MATMUL_DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("name", list(peers.PEERS))
 def test_peer_matches_oracle(cp, name, shape, dtype):
@@ -22,7 +25,7 @@ def test_peer_matches_oracle(cp, name, shape, dtype):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("dtype", suite.MATMUL_DTYPES)
+@pytest.mark.parametrize("dtype", shapes.MATMUL_DTYPES)
 @pytest.mark.parametrize("name", list(peers.GEMMS))
 def test_gemm_alone_matches_oracle(cp, name, dtype):
     need = peers.GEMMS[name].needs
@@ -74,7 +77,7 @@ def test_compile_happens_at_construction(cp):
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["torch_eager", "torch_addmm_activation", "gemm_torch"])
 def test_torch_peak_memory_counts_its_own_allocator(cp, name):
-    from fusion_kernels import memory
+    from fusion_kernels.gpu import memory
 
     m, k, n = 512, 256, 384
     args = inputs.matmul_inputs((m, k, n), "float32", seed=46)

@@ -2,7 +2,10 @@
 
 import pytest
 
-from fusion_kernels import cache, inputs, matmul, reference, tolerances, tuning
+from fusion_kernels.gpu import cache
+from fusion_kernels.kernels import matmul, tuning
+from fusion_kernels.oracle import reference, tolerances
+from fusion_kernels.suite import inputs
 
 pytestmark = [pytest.mark.gpu, pytest.mark.nvmath]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fusion_kernels import reference
+from fusion_kernels.oracle import reference
 
 from hand_cases import A, B, BIAS, BIASED, CONVOLVED, FILTER, PRODUCT, RELU, SIGNALS
 
@@ -73,7 +73,7 @@ def test_epilogues_by_hand():
 def test_gelu_is_the_tanh_approximation_not_erf():
     from math import erf, sqrt
 
-    from fusion_kernels.matmul import gelu_tanh
+    from fusion_kernels.kernels.matmul import gelu_tanh
 
     x = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 2.5])
     tanh_form = 0.5 * x * (1 + np.tanh(sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
@@ -86,21 +86,23 @@ def test_gelu_is_the_tanh_approximation_not_erf():
 # --- The oracle is independent of the kernels it judges ---------------------------------------
 
 REFERENCE_PY = Path(reference.__file__)
+SRC = REFERENCE_PY.parents[1]  # src/fusion_kernels
 PACKAGE = "fusion_kernels"
 # Package modules the oracle may import: input validation only (shapes and dtypes, no arithmetic).
-NEUTRAL = {"checks"}
+NEUTRAL = {"suite.checks"}
 EXTERNAL = {"__future__", "numpy"}
 
 
-def _imports(source: str) -> tuple[set[str], set[str]]:
-    """(package modules, top-level external modules) imported anywhere in `source`, function bodies included."""
+def _imports(source: str, here: str = "oracle") -> tuple[set[str], set[str]]:
+    """(package modules, as paths under the package such as "suite.checks"; top-level external modules)
+    imported anywhere in `source`, function bodies included. `here`: the folder of the module `source` is."""
     package, external = set(), set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 top, _, rest = alias.name.partition(".")
                 if top == PACKAGE:
-                    package.add(rest.partition(".")[0] or PACKAGE)
+                    package.add(rest or PACKAGE)
                 else:
                     external.add(top)
         elif isinstance(node, ast.ImportFrom):
@@ -109,24 +111,30 @@ def _imports(source: str) -> tuple[set[str], set[str]]:
             if node.level == 0 and top != PACKAGE:
                 external.add(top)
                 continue
-            inside = module if node.level else rest  # `from .x import y` or `from fusion_kernels.x import y`
-            if inside:
-                package.add(inside.partition(".")[0])
-            else:  # `from . import x, y`: the names are modules
-                package.update(alias.name for alias in node.names)
+            if node.level:  # `from .x import y`, `from ..x import y`
+                base = here.split(".") if here else []
+                inside = ".".join(base[:len(base) - (node.level - 1)] + ([module] if module else []))
+            else:  # `from fusion_kernels.x import y`
+                inside = rest
+            if not inside or (SRC / inside.replace(".", "/") / "__init__.py").is_file():
+                package.update(f"{inside}.{alias.name}".lstrip(".") for alias in node.names)  # a folder: the names are modules
+            else:
+                package.add(inside)
         elif isinstance(node, ast.Name) and node.id == "__import__":
             package.add("__import__")  # dynamic imports would dodge this check
     return package, external
 
 
 def test_import_parser_sees_every_form():
-    source = ("from . import checks, matmul\nfrom .graphs import Replayed\nimport fusion_kernels.peers\n"
-              "from fusion_kernels.strategy import Bound\nfrom fusion_kernels import relu_grad\nimport numpy as np\n"
-              "def f():\n    from .fftconv import fused\n    import importlib\n")
+    source = ("from ..suite import checks\nfrom ..kernels import matmul\nfrom ..gpu.graphs import Replayed\n"
+              "import fusion_kernels.kernels.peers\nfrom fusion_kernels.suite.strategy import Bound\n"
+              "from fusion_kernels.kernels import relu_grad\nfrom . import tolerances\nimport numpy as np\n"
+              "def f():\n    from ..kernels.fftconv import fused\n    import importlib\n")
     package, external = _imports(source)
-    assert package == {"checks", "matmul", "graphs", "peers", "strategy", "relu_grad", "fftconv"}
+    assert package == {"suite.checks", "kernels.matmul", "gpu.graphs", "kernels.peers", "suite.strategy",
+                       "kernels.relu_grad", "oracle.tolerances", "kernels.fftconv"}
     assert external == {"numpy", "importlib"}
-    assert _imports("from .matmul import EPILOGS, check_epilog, gelu_tanh")[0] == {"matmul"}  # the old oracle
+    assert _imports("from ..kernels.matmul import EPILOGS, check_epilog, gelu_tanh")[0] == {"kernels.matmul"}  # the old oracle
 
 
 def test_reference_imports_no_kernel_module():
@@ -134,7 +142,7 @@ def test_reference_imports_no_kernel_module():
     assert package <= NEUTRAL, f"reference.py imports package modules outside {sorted(NEUTRAL)}: {sorted(package - NEUTRAL)}"
     assert external <= EXTERNAL, f"reference.py imports {sorted(external - EXTERNAL)}"
     for name in package:  # the neutral modules must not pull a kernel module in either
-        inner, inner_external = _imports((REFERENCE_PY.parent / f"{name}.py").read_text())
+        inner, inner_external = _imports((SRC / f"{name.replace('.', '/')}.py").read_text(), here=name.rpartition(".")[0])
         assert not inner, f"{name}.py imports {sorted(inner)}"
         assert inner_external <= EXTERNAL, f"{name}.py imports {sorted(inner_external - EXTERNAL)}"
 
@@ -265,7 +273,7 @@ def test_host_copy_of_a_gpu_array():
 # --- The kernel side's copies agree with the oracle's ------------------------------------------
 
 def test_kernel_gelu_and_epilog_table_match_the_oracle():
-    from fusion_kernels import matmul
+    from fusion_kernels.kernels import matmul
 
     assert list(matmul.EPILOGS.items()) == list(reference.EPILOG_TAKES_BIAS.items())  # order is in the messages
     assert matmul.GELU_SQRT_2_OVER_PI == pytest.approx(0.79788456080286535588, abs=1e-16)

@@ -11,7 +11,10 @@ import time
 
 import pytest
 
-from fusion_kernels import backend, cli, files, measure, report, workloads
+from fusion_kernels import cli
+from fusion_kernels.gpu import backend
+from fusion_kernels.harness import files, measure, report
+from fusion_kernels.suite import workloads
 
 
 def fake_case(workload, strategy, shape, dtype, t=1e-3, error=1e-7):

@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from fusion_kernels import cli, report, report_plot
-from fusion_kernels.workloads import WORKLOADS
+from fusion_kernels import cli
+from fusion_kernels.harness import report, report_plot
+from fusion_kernels.suite.workloads import WORKLOADS
 
 PEAKS = {"device": "NVIDIA H200", "bandwidth": 4.4e12,
          "flops": {"float16": 7.1e14, "float32": 5.0e13, "float64": 5.3e13, "complex64": 5.0e13, "complex128": 5.3e13}}

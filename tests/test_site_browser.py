@@ -370,7 +370,7 @@ def test_grid_summaries_are_asvs_but_for_the_zeros(committed_html):
     where asv's was 0, the memory figures now count a 0 as one 2 MiB page."""
     from asv.graph import make_summary_graph
 
-    from fusion_kernels import site_guide
+    from fusion_kernels.harness import site_guide
 
     html = committed_html
     index = json.loads((html / "index.json").read_text())

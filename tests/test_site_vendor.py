@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fusion_kernels import site_vendor
+from fusion_kernels.harness import site_vendor
 from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parent.parent

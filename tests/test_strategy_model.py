@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from fusion_kernels import backend, measure, report, workloads
-from fusion_kernels.strategy import Bound, Call, Need, Strategy, declare
+from fusion_kernels.gpu import backend
+from fusion_kernels.harness import measure, report
+from fusion_kernels.suite import workloads
+from fusion_kernels.suite.strategy import Bound, Call, Need, Strategy, declare
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,7 +89,7 @@ def test_every_declared_strategy_answers_every_consumer(name, strategy):
 
 
 def test_auto_candidates_are_matmul_strategies_auto_can_build():
-    from fusion_kernels import matmul
+    from fusion_kernels.kernels import matmul
 
     candidates = [n for n, s in matmul.STRATEGIES.items() if s.auto_candidate]
     assert candidates == ["unfused", "partial", "fused_planned", "fused_graph"]
@@ -148,7 +150,9 @@ def test_bound_runs_its_function_and_drops_its_arguments_on_close():
 
 
 def test_every_strategy_class_is_a_call():
-    from fusion_kernels import distributed, fftconv, fftconv_dx, graphs, matmul, peers, planned_conv, relu_grad
+    from fusion_kernels.distributed import workloads as distributed
+    from fusion_kernels.gpu import graphs
+    from fusion_kernels.kernels import fftconv, fftconv_dx, matmul, peers, planned_conv, relu_grad
 
     for cls in (matmul.FusedMatmul, matmul.GraphMatmul, matmul.Auto, fftconv.FusedFFTConv, graphs.Replayed,
                 planned_conv.PlannedConv, peers.TorchCall, peers.PlannedGemm, fftconv_dx.SingleKernelFFTConv,
@@ -162,7 +166,7 @@ def test_every_strategy_class_is_a_call():
 def test_the_adding_a_strategy_diff_in_the_docs_is_the_code():
     md = (ROOT / "docs" / "strategies.md").read_text(encoding="utf-8")
     diff = md.split("## Adding a strategy", 1)[1].split("```diff", 1)[1].split("```", 1)[0]
-    code = (ROOT / "src" / "fusion_kernels" / "fftconv.py").read_text(encoding="utf-8")
+    code = (ROOT / "src" / "fusion_kernels" / "kernels" / "fftconv.py").read_text(encoding="utf-8")
     lines = [line[1:] for line in diff.splitlines() if line[:1] in (" ", "+") and not line.startswith("+++")]
     assert len(lines) > 10
     for line in lines:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from fusion_kernels import timing
+from fusion_kernels.gpu import timing
 
 pytestmark = pytest.mark.gpu
 

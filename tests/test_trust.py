@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from fusion_kernels import asvlog, measure, regressions, timing, tolerances
+from fusion_kernels.gpu import timing
+from fusion_kernels.harness import asvlog, measure, regressions
+from fusion_kernels.oracle import tolerances
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -179,7 +181,7 @@ def test_correctness_verdict_is_epilogue_aware():
     res = measure.CaseResult("matmul_epilog_gelu", "fused_planned", (8, 8, 8), "float64", relative_error=1.6e-10,
                              epilog="GELU")
     assert res.correct
-    from fusion_kernels import workloads
+    from fusion_kernels.suite import workloads
 
     w = workloads.WORKLOADS["matmul_epilog_gelu"]
     assert w.epilog_of("fused_graph") == "GELU" and w.epilog_of("unfused") is None

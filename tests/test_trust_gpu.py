@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from fusion_kernels import backend, checks, measure, memory, report, suite, timing, workloads
+from fusion_kernels.gpu import backend, memory, timing
+from fusion_kernels.harness import measure, report
+from fusion_kernels.suite import checks, shapes, workloads
 from subprocess_env import with_src
 
 pytestmark = [pytest.mark.gpu, pytest.mark.callbacks]
@@ -70,7 +72,7 @@ def test_no_strategy_reads_zero_bytes(cp, name):
 
 def test_impossible_figures_are_refused(cp, monkeypatch):
     monkeypatch.setattr(timing, "call_times", lambda fn, **kw: [1e-7] * 10)  # a call faster than its device time
-    res = measure.measure_case("fft_conv", "unfused", suite.FFT_SHAPES["small"], "complex64")
+    res = measure.measure_case("fft_conv", "unfused", shapes.FFT_SHAPES["small"], "complex64")
     assert res.error.startswith("MeasurementError: impossible figures, measured twice: cold device time")
     assert "above 1.2x the call time" in res.error and res.skip is None
 
@@ -90,7 +92,7 @@ def test_asv_records_a_planted_crash_as_a_failed_benchmark(tmp_path):
     pytest.importorskip("asv", reason="needs asv")
     repo = tmp_path / "repo"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
-    target = repo / "src" / "fusion_kernels" / "planned_conv.py"
+    target = repo / "src" / "fusion_kernels" / "kernels" / "planned_conv.py"
     text = target.read_text()
     marker = "        spectrum = self._fwd.execute()\n"
     assert marker in text

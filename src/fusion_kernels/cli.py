@@ -12,9 +12,10 @@ import json
 import os
 import sys
 
-from . import __version__, backend
-from .report import BAD_ARGUMENTS, CASE_FAILED, INTERRUPTED, NO_GPU, WRONG_RESULT  # the one table of them
-from .strategy import Need
+from .gpu import backend
+from . import __version__
+from .harness.report import BAD_ARGUMENTS, CASE_FAILED, INTERRUPTED, NO_GPU, WRONG_RESULT  # the one table of them
+from .suite.strategy import Need
 
 
 def _cannot_run(args, need: Need | None = Need.GPU) -> bool:
@@ -31,7 +32,7 @@ def _bad(args, why) -> int:
 
 
 def _write_json(path, obj) -> None:
-    from . import files
+    from .harness import files
 
     files.write_atomic(path, json.dumps(obj, indent=1))
 
@@ -63,7 +64,7 @@ def _info(args) -> int:
 
 
 def _report(args) -> int:
-    from . import report
+    from .harness import report
 
     if args.plot_from:
         given = [f"--{k.replace('_', '-')}" for k in ("workload", "strategy", "dtype", "shape", "repeat", "no_plot")
@@ -101,7 +102,7 @@ def _fingerprint(args) -> int:
 
 
 def _compare(args) -> int:
-    from . import regressions
+    from .harness import regressions
 
     try:
         return regressions.compare_main(args)
@@ -111,7 +112,7 @@ def _compare(args) -> int:
 
 
 def _quality_nvbench(args) -> int:
-    from . import nvbench_check
+    from .harness import nvbench_check
 
     if args.table_from:
         try:
@@ -121,7 +122,7 @@ def _quality_nvbench(args) -> int:
             return 2
         print(nvbench_check.table(rows))
         return 0 if nvbench_check.all_pass(rows) else 1
-    from .report import check_names
+    from .harness.report import check_names
 
     why = check_names(args.workload, args.dtype, args.strategy)
     if why:
@@ -141,7 +142,7 @@ def _quality_nvbench(args) -> int:
 
 
 def _quality_aa(args) -> int:
-    from . import regressions
+    from .harness import regressions
 
     try:
         from asv import config
@@ -159,7 +160,7 @@ def _quality_aa(args) -> int:
 
 
 def _asv_summary(args) -> int:
-    from . import asvlog
+    from .harness import asvlog
 
     try:
         text = open(args.log, encoding="utf-8", errors="replace").read() if args.log != "-" else sys.stdin.read()
@@ -171,7 +172,7 @@ def _asv_summary(args) -> int:
 
 
 def _table(args) -> int:
-    from . import results_table
+    from .harness import results_table
 
     try:
         return results_table.main(args.results, args.classes)
@@ -183,7 +184,7 @@ def _table(args) -> int:
 def _bars_matmul(args) -> int:
     import time
 
-    from . import bars
+    from .harness import bars
 
     if _cannot_run(args, Need.NVMATH):
         return NO_GPU
@@ -208,7 +209,7 @@ def _bars_matmul(args) -> int:
 
 
 def _bars_fft(args) -> int:
-    from . import bars
+    from .harness import bars
 
     if _cannot_run(args, Need.CALLBACKS):
         return NO_GPU
@@ -218,7 +219,7 @@ def _bars_fft(args) -> int:
 
 
 def _quality_check(args) -> int:
-    from . import quality
+    from .harness import quality
 
     check, need, _ = quality.CHECKS[args.check]
     if _cannot_run(args, need):
@@ -230,7 +231,7 @@ def _quality_check(args) -> int:
 
 
 def _tune_single_kernel(args) -> int:
-    from . import launch_tuning
+    from .harness import launch_tuning
 
     if _cannot_run(args, Need.DX):
         return NO_GPU
@@ -242,7 +243,7 @@ def _tune_single_kernel(args) -> int:
 
 
 def _profile(args) -> int:
-    from . import measure, profiling
+    from .harness import measure, profiling
 
     try:
         shape = profiling.check(args.workload, args.strategy, args.shape, args.dtype)
@@ -255,7 +256,7 @@ def _profile(args) -> int:
 
 
 def _check_drelu_bgrad(args) -> int:
-    from . import drelu_check
+    from .harness import drelu_check
 
     if _cannot_run(args, Need.NVMATH):
         return NO_GPU
@@ -263,17 +264,17 @@ def _check_drelu_bgrad(args) -> int:
 
 
 def _distributed_bench(args) -> int:
-    from . import distributed, distributed_bench
+    from .distributed import bench, workloads
 
-    distributed.multicast_off()  # first: before anything can start NCCL, NVSHMEM or torch
+    workloads.multicast_off()  # first: before anything can start NCCL, NVSHMEM or torch
     if _cannot_run(args):
         return NO_GPU
-    return distributed_bench.run(args.workloads, (args.matmul_shape, args.matmul_dtype), (args.fft_shape, args.fft_dtype),
-                                 args.repeat, args.seed, args.machine, args.out)
+    return bench.run(args.workloads, (args.matmul_shape, args.matmul_dtype), (args.fft_shape, args.fft_dtype),
+                     args.repeat, args.seed, args.machine, args.out)
 
 
 def _distributed_scaling(args) -> int:
-    from . import scaling
+    from .distributed import scaling
 
     try:
         scaling.file_runs(args.runs, markdown=args.markdown, asv_results=args.asv_results, machine=args.machine,
@@ -286,7 +287,7 @@ def _distributed_scaling(args) -> int:
 
 
 def _site(args) -> int:
-    from . import site_guide, site_vendor
+    from .harness import site_guide, site_vendor
 
     try:
         (site_vendor if args.part == "vendor" else site_guide).run(args.config, args.html_dir)
@@ -318,7 +319,7 @@ def _at_least(low: int):
 
 def _shape(option: str, ranks: tuple):
     def parse(text: str) -> tuple:
-        from .checks import parse_shape
+        from .suite.checks import parse_shape
 
         try:
             return parse_shape(text, option, ranks)
@@ -329,7 +330,7 @@ def _shape(option: str, ranks: tuple):
 
 
 def _tune_case(text: str):
-    from .launch_tuning import parse_case
+    from .harness.launch_tuning import parse_case
 
     try:
         return parse_case(text)
@@ -369,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="the GPU, library versions and what can run here (exit 1 without a GPU)")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=_info)
-    from .workloads import WORKLOADS
+    from .suite.workloads import WORKLOADS
 
     dtypes = list(dict.fromkeys(d for w in WORKLOADS.values() for d in w.dtypes))
     rep = sub.add_parser("report", help="measure and check every workload and strategy on this GPU; table, JSON, CSV, PNG")
@@ -397,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     fp.set_defaults(func=_fingerprint)
     cmp_ = sub.add_parser("compare", help="compare two asv results (commits, or library releases at one commit) with the "
                                           "suite's per-figure thresholds; exit 1 if anything got slower")
-    from . import regressions
+    from .harness import regressions
 
     regressions.add_arguments(cmp_)
     cmp_.add_argument("--all", action="store_true", help="list every figure, not only those that changed")
@@ -435,7 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_tools(sub, checks, workloads, dtypes) -> None:
     """The measurement tools: bars, the other quality checks, tuning, profiling, the multi-GPU runs, the site."""
-    from . import distributed_bench, drelu_check, quality, suite
+    from .distributed import bench
+    from .harness import drelu_check, quality
+    from .suite import shapes
 
     bars = sub.add_parser("bars", help="how close the fused strategies come to their bars on this GPU")
     which = bars.add_subparsers(dest="bar", required=True, parser_class=_Parser)
@@ -482,21 +485,21 @@ def _add_tools(sub, checks, workloads, dtypes) -> None:
                   "algorithm cuBLASLt offers; exit 3 if one is wrong")
     dr.add_argument("--shape", action="append", type=_shape("--shape", (3,)),
                     help="m x k x n, e.g. 257x129x65 (repeatable; default: the odd test shape and its neighbours)")
-    dr.add_argument("--dtype", action="append", choices=suite.MATMUL_DTYPES,
+    dr.add_argument("--dtype", action="append", choices=shapes.MATMUL_DTYPES,
                     help=f"repeatable; default: {' and '.join(drelu_check.DTYPES)}")
     dr.add_argument("--limit", type=_positive_int, default=16, help="most algorithms to try (default 16)")
 
     db = _command(sub, "distributed-bench", _distributed_bench, "fused vs unfused over the GPUs of one host: start it "
                   "under torchrun, one process per GPU (scripts/distributed-run.sh); exit 3 if a result is wrong",
-                  description=distributed_bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    db.add_argument("--workloads", type=_names(distributed_bench.WORKLOADS), default=list(distributed_bench.WORKLOADS),
-                    help=f"comma-separated subset of {','.join(distributed_bench.WORKLOADS)}")
+                  description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    db.add_argument("--workloads", type=_names(bench.WORKLOADS), default=list(bench.WORKLOADS),
+                    help=f"comma-separated subset of {','.join(bench.WORKLOADS)}")
     db.add_argument("--matmul-shape", type=_shape("--matmul-shape", (3,)), default=(8192, 8192, 8192),
                     help="m x k x n, m and n divisible by the GPUs (default 8192x8192x8192)")
-    db.add_argument("--matmul-dtype", default="float32", choices=suite.MATMUL_DTYPES)
+    db.add_argument("--matmul-dtype", default="float32", choices=shapes.MATMUL_DTYPES)
     db.add_argument("--fft-shape", type=_shape("--fft-shape", (2,)), default=(16384, 4096),
                     help="rows x n; for the 2-D FFT both divisible by the GPUs (default 16384x4096)")
-    db.add_argument("--fft-dtype", default="complex64", choices=suite.FFT_DTYPES)
+    db.add_argument("--fft-dtype", default="complex64", choices=shapes.FFT_DTYPES)
     db.add_argument("--repeat", type=_at_least(20), default=30, help="timed calls per strategy (at least 20; default 30)")
     db.add_argument("--seed", type=int, default=0)
     db.add_argument("--machine", help="asv machine name (default: GPU name and GPU count, e.g. h200-x4)")

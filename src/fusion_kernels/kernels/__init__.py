@@ -1,0 +1,1 @@
+"""The strategies: unfused CuPy and fused nvmath-python kernels of each workload."""
