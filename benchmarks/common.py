@@ -26,7 +26,7 @@ def safe_import():
         pass
 
 
-workloads = measure = None
+workloads = measure = suite = timing = None
 with safe_import():
     try:  # the package in folders (gpu/, kernels/, suite/, harness/, ...)
         from fusion_kernels.gpu import timing
