@@ -188,6 +188,19 @@ def test_the_aa_count_in_method_md_is_recomputed_from_the_committed_runs(monkeyp
     assert (int(m[1]), int(m[2])) == (sum(r["over"] for r in rows), sum(r["cases"] for r in rows))
 
 
+def test_the_cross_machine_comparison_in_method_md_is_recomputed_from_the_committed_runs(monkeypatch):
+    from fusion_kernels.harness import regressions
+
+    pytest.importorskip("asv.config")
+    monkeypatch.chdir(ROOT)
+    rows = regressions.compare(asv_config(), "h200", "b3c08a0f", "05ae27af")
+    tracked = [r for r in rows if r[4] not in (regressions.UNTRACKED, regressions.MISSING)]
+    over = [r for r in tracked if r[4] == regressions.SLOWER]
+    by = max(r[2].value / r[1].value / (1 + r[3]) - 1 for r in over)
+    md = " ".join(text(ROOT / "docs" / "method.md").split())
+    assert f"{len(over)} of {len(tracked)} figures crossed their factor by {100 * by:.1f}% or less" in md
+
+
 def test_the_threshold_table_in_method_md_matches_asv_conf():
     from fusion_kernels.harness import regressions
 
@@ -401,7 +414,6 @@ def test_the_nvbench_agreement_prose_comes_from_the_committed_rows():
 def test_the_nvbench_agreement_at_05ae27a_and_the_third_commit_come_from_the_committed_data():
     """docs/measurements.md's account of the nvbench run at 05ae27a and of the third H200 commit,
     recomputed from docs/data and results."""
-    import itertools
 
     from fusion_kernels.harness import nvbench_check
 
