@@ -48,7 +48,7 @@ def _info(args) -> int:
     }
     if args.json:
         print(json.dumps(report, indent=1))
-        return 0 if backend.gpu_reason() is None else 1
+        return 0 if backend.gpu_reason() is None else NO_GPU
     print(f"fusion-kernels {__version__}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
     # Each check repeats the reason of the check it builds on: say each missing piece once.
@@ -60,7 +60,7 @@ def _info(args) -> int:
         elif value != "ok" and (key != "gpu" or backend.gpu_reason()):
             said.add(value)
         print(f"{key}: {value}")
-    return 0 if backend.gpu_reason() is None else 1
+    return 0 if backend.gpu_reason() is None else NO_GPU
 
 
 def _report(args) -> int:
@@ -89,7 +89,7 @@ def _fingerprint(args) -> int:
         if why:
             print(f"fusion-kernels fingerprint: no GPU to name the asv machine after ({why}); "
                   "name it yourself (--machine NAME)", file=sys.stderr)
-            return 1
+            return NO_GPU
         print(backend.machine_name())
         return 0
     facts = backend.fingerprint()
@@ -108,7 +108,7 @@ def _compare(args) -> int:
         return regressions.compare_main(args)
     except regressions.CompareError as exc:
         print(f"fusion-kernels compare: {exc}", file=sys.stderr)
-        return 2
+        return BAD_ARGUMENTS
 
 
 def _quality_nvbench(args) -> int:
@@ -119,7 +119,7 @@ def _quality_nvbench(args) -> int:
             rows = nvbench_check.load_rows(args.table_from)
         except (OSError, ValueError, TypeError) as exc:
             print(f"fusion-kernels quality nvbench: cannot read {args.table_from}: {exc}", file=sys.stderr)
-            return 2
+            return BAD_ARGUMENTS
         print(nvbench_check.table(rows))
         return 0 if nvbench_check.all_pass(rows) else 1
     from .harness.report import check_names
@@ -127,12 +127,12 @@ def _quality_nvbench(args) -> int:
     why = check_names(args.workload, args.dtype, args.strategy)
     if why:
         print(f"fusion-kernels quality nvbench: {why}", file=sys.stderr)
-        return 2
+        return BAD_ARGUMENTS
     try:
         backend.cuda_bench()
     except backend.GPUUnavailable as exc:
         print(f"fusion-kernels quality nvbench: cannot run here: {exc}", file=sys.stderr)
-        return 1
+        return NO_GPU
     code = nvbench_check.main(args)
     # cuda-bench 0.3.0's process has not always exited after its run (seen on the H200): the data
     # and the table are written by now, so leave without the interpreter's teardown.
@@ -151,10 +151,10 @@ def _quality_aa(args) -> int:
         rows = regressions.aa_rows(conf, args.machine, args.run_a, args.run_b, args.env_a, args.env_b)
     except ImportError:
         print("fusion-kernels quality aa: needs asv (pip install 'fusion-kernels[test]')", file=sys.stderr)
-        return 2
+        return BAD_ARGUMENTS
     except regressions.CompareError as exc:
         print(f"fusion-kernels quality aa: {exc}", file=sys.stderr)
-        return 2
+        return BAD_ARGUMENTS
     print(regressions.aa_table(rows))
     return 1 if any(r["over"] for r in rows) else 0
 
@@ -166,7 +166,7 @@ def _asv_summary(args) -> int:
         text = open(args.log, encoding="utf-8", errors="replace").read() if args.log != "-" else sys.stdin.read()
     except OSError as exc:
         print(f"fusion-kernels asv-summary: cannot read {args.log}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return BAD_ARGUMENTS
     print(asvlog.report(text))
     return 0
 
@@ -178,7 +178,7 @@ def _table(args) -> int:
         return results_table.main(args.results, args.classes)
     except ValueError as exc:
         print(f"fusion-kernels table: {exc}", file=sys.stderr)
-        return 2
+        return BAD_ARGUMENTS
 
 
 def _bars_matmul(args) -> int:
