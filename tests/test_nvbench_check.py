@@ -48,3 +48,10 @@ def test_the_table_shows_clocks_when_recorded_and_keeps_old_columns_otherwise():
 def test_under_ten_microseconds_is_not_held():
     small = row(ours_cold=9e-6, nvbench_cold=12e-6)
     assert not small.held and small.passes
+
+
+def test_the_loop_columns_appear_when_measured():
+    assert "loop us (ours)" in table([row()]) and "10.1 |" in table([row()])
+    assert "loop us over 1 s" not in table([row()])
+    long = table([row(ours_long_loop=10.4e-6, ours_long_loop_mhz=1840.0)])
+    assert "loop us over 1 s (ours, MHz)" in long and "10.4 (1840)" in long

@@ -123,3 +123,12 @@ def test_sampling_stops_on_noise_or_the_budget(spinner):
 def test_host_time_excludes_the_gpu_work(spinner):
     launch, least = spinner(200e-6)
     assert timing.median(timing.host_times(launch, criterion=QUICK)) < least
+
+
+def test_a_sustained_loop_gives_the_gpu_time_per_call_and_its_clock(spinner):
+    launch, least = spinner(200e-6)
+    per_call, hz = timing.sustained_loop(launch, seconds=0.2)
+    assert least <= per_call < 1.5 * least
+    assert hz is not None and 0 < hz <= 1.05 * timing._probe().max_hz
+    with pytest.raises(ValueError, match="seconds must be > 0, got 0"):
+        timing.sustained_loop(launch, seconds=0)

@@ -411,6 +411,30 @@ def warm_device_times(fn, *, criterion: Criterion = DEFAULT, synchronizing: bool
             batch = max(1, batch // 4)
 
 
+def sustained_loop(fn, *, seconds: float = 1.0, warmup: int = 2) -> tuple[float, float | None]:
+    """(seconds per call, mean SM clock in Hz or None) of calls launched back to back, without the
+    blocking kernel, for about `seconds`: what nvbench's batch measures, at the clock such a loop
+    settles to. For a host-bound call this is the host's throughput."""
+    if not seconds > 0:
+        raise ValueError(f"seconds must be > 0, got {seconds!r}")
+    cp = backend.cupy()
+    probe = _probe()
+    for _ in range(warmup):
+        fn()
+    synchronize()
+    start, stop = cp.cuda.Event(), cp.cuda.Event()
+    probe.stamp(0)
+    start.record()
+    calls, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fn()
+        calls += 1
+    stop.record()
+    probe.stamp(1)
+    stop.synchronize()
+    return cp.cuda.get_elapsed_time(start, stop) / 1e3 / calls, probe.clock_hz()
+
+
 def loop_times(fn, *, batch: int = 20, samples: int = 5, warmup: int = 2) -> list[float]:
     """Seconds per call of `batch` back-to-back calls, launched freely (no blocking kernel): an
     application loop's throughput. For a call whose host time exceeds its device time this is the

@@ -23,7 +23,8 @@ warm time (after that sustained load, as nvbench's batch is). Each figure's mean
 SM clock is kept: a power-bound kernel's time follows its clock, so two figures
 taken at different clocks say so in the table. Two diagnostics per case: the
 suite's cold time again after the batch (always for a synchronising call: its own
-spread), and on CuPy's default (legacy) stream (`diagnostics=True`).
+spread); with `diagnostics=True`, on CuPy's default (legacy) stream, and the suite's free-running
+loop over about a second, with its SM clock.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class Agreement:
     ours_cold_after: float | None = None  # diagnostic: the suite's cold time again, after nvbench's batch
     ours_cold_null: float | None = None  # diagnostic: the suite's cold time on CuPy's default (legacy) stream
     ours_loop: float | None = None  # the suite's free-running loop time per call (timing.loop_times)
+    ours_long_loop: float | None = None  # diagnostic: the same over about a second (timing.sustained_loop)
+    ours_long_loop_mhz: float | None = None
 
     @staticmethod
     def _diff(a, b):
@@ -167,7 +170,8 @@ def _mhz(hz):
 
 def run(workloads=None, strategies=None, dtypes=None, json_path=None, diagnostics=False) -> list[Agreement]:
     """Time every case both ways; returns the agreements (nvbench's JSON goes to `json_path`).
-    `diagnostics`: also the suite's cold time after the batch and on the default stream."""
+    `diagnostics`: also the suite's cold time after the batch and on the default stream, and its
+    free-running loop over about a second with its SM clock (as long as nvbench's batch)."""
     import os
     import tempfile
 
@@ -230,6 +234,9 @@ def run(workloads=None, strategies=None, dtypes=None, json_path=None, diagnostic
                 warm = timing.warm_device_times(call, criterion=criterion, synchronizing=False, sustain=SUSTAIN,
                                                 batch_seconds=WARM_BATCH_SECONDS)
                 row.ours_loop = timing.median(timing.loop_times(call, batch=max(20, warm.batch), samples=5))
+                if diagnostics:
+                    seconds, hz = timing.sustained_loop(call, seconds=SUSTAIN)
+                    row.ours_long_loop, row.ours_long_loop_mhz = seconds, _mhz(hz)
             if diagnostics or synchronizing:
                 row.ours_cold_after = timing.cold_device_times(call, criterion=criterion,
                                                                synchronizing=synchronizing).median
@@ -272,6 +279,10 @@ def table(rows: list[Agreement]) -> str:
     head += ["cold MHz (ours / nvbench)"] if clocks else []
     head += ["warm us (ours) / nvbench batch", "diff"]
     head += ["warm MHz (ours)", "cold us after the batch", "cold us, default stream"] if clocks else []
+    loops = any(r.ours_loop for r in rows)
+    long_loops = any(r.ours_long_loop for r in rows)
+    head += ["loop us (ours)"] if loops else []
+    head += ["loop us over 1 s (ours, MHz)"] if long_loops else []
     head += ["host us", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -279,6 +290,8 @@ def table(rows: list[Agreement]) -> str:
         cells += [f"{mhz(r.ours_cold_mhz)} / {mhz(r.nvbench_cold_mhz)}"] if clocks else []
         cells += [f"{us(r.ours_warm)} / {us(r.nvbench_batch)}", pct(r.warm_diff)]
         cells += [mhz(r.ours_warm_mhz), us(r.ours_cold_after), us(r.ours_cold_null)] if clocks else []
+        cells += [us(r.ours_loop)] if loops else []
+        cells += [f"{us(r.ours_long_loop)} ({mhz(r.ours_long_loop_mhz)})"] if long_loops else []
         cells += [us(r.host), r.verdict()]
         lines.append("| " + " | ".join(cells) + " |")
     held = [r for r in rows if r.held]
