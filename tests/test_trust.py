@@ -317,3 +317,34 @@ def test_skip_and_failure_summary_from_an_asv_log():
                          "RuntimeError: planted crash")]
     text = asvlog.report(log)
     assert "2 x no CUDA device" in text and "FAILED: 1 cases" in text
+
+
+def test_a_process_that_died_is_a_failure_in_the_asv_summary():
+    """asv prints a dead process's exit status once, after all the benchmark's cases: the summary names the
+    benchmark. A timeout is printed in the output of its case."""
+    log = """[ 10.00%] ··· bench_fftconv.FFTConv.track_call_seconds                  1/42 failed
+[ 10.00%] ···· For parameters: 'fused_planned', '256x1024', 'complex64'
+               fusion-kernels: measuring fused_planned, 256x1024, complex64
+
+               For parameters: 'fused_planned', '256x1024', 'complex128'
+               fusion-kernels: measuring fused_planned, 256x1024, complex128
+               asv: benchmark failed (exit status -11)
+[ 20.00%] ··· bench_fftconv.FFTConv.track_host_seconds                  1/42 failed
+[ 20.00%] ···· For parameters: 'fused_planned', '256x1024', 'complex64'
+               asv: benchmark timed out (timeout 1800s)
+[ 30.00%] ··· bench_fftconv.FFTConv.track_peak_device_bytes             1/42 failed
+[ 30.00%] ···· For parameters: 'fused_planned', '256x1024', 'complex64'
+               Traceback (most recent call last):
+               RuntimeError: planted
+
+               For parameters: 'fused_planned', '256x1024', 'complex128'
+               asv: skipped: NotImplementedError('no CUDA device')
+               asv: benchmark failed (exit status 1)
+"""
+    _, failures = asvlog.summarize(log)
+    assert failures == [
+        ("bench_fftconv.FFTConv.track_call_seconds", "asv: benchmark failed (exit status -11)"),
+        ("bench_fftconv.FFTConv.track_host_seconds('fused_planned', '256x1024', 'complex64')",
+         "asv: benchmark timed out (timeout 1800s)"),
+        ("bench_fftconv.FFTConv.track_peak_device_bytes('fused_planned', '256x1024', 'complex64')",
+         "RuntimeError: planted")]  # its status 1 is that exception's, counted once
