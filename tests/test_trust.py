@@ -218,6 +218,23 @@ def test_policy_takes_the_largest_matching_threshold_and_honours_exclusions():
     assert policy.threshold("a.c(x)") is None and policy.threshold("q") == regressions.DEFAULT_THRESHOLD
 
 
+def test_the_aa_check_compares_runs_kept_under_two_machine_names(monkeypatch):
+    """Two results kept under two machine names (e.g. one commit run twice) are compared like one machine's."""
+    pytest.importorskip("asv", reason="needs asv")
+    from asv import config
+
+    monkeypatch.chdir(ROOT)
+    conf = config.Config.load("asv.conf.json")
+    same = regressions.aa_rows(conf, "h200", "0b5cb62f", "b3c08a0f")
+    assert same and regressions.aa_rows(conf, "h200", "0b5cb62f", "b3c08a0f", machine_b="h200") == same
+    across = regressions.aa_rows(conf, "h100-80gb-hbm3", "cb0e4156", "b3c08a0f", machine_b="h200")
+    assert across and across != same
+    out = subprocess.run([sys.executable, "-m", "fusion_kernels", "quality", "aa", "--machine", "h200", "--machine-b",
+                          "h100-80gb-hbm3", "b3c08a0f", "cb0e4156"], cwd=ROOT, env=with_src(), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode in (0, 1) and "cases change by more than their factor" in out.stdout, out.stderr
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_compare_command_on_committed_results():
     """`fusion-kernels compare` reads asv's results with asv's own code: two committed H100 commits."""
