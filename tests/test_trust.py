@@ -73,20 +73,20 @@ def test_asv_classes_raise_the_original_exception_for_a_failed_case():
         measure._record_failure(res, exc)
     results = {("fused_planned", "8x16", "complex64"): dataclasses.asdict(res)}
     with pytest.raises(ZeroDivisionError, match="planted") as info:
-        common._Cases.case(results, "fused_planned", "8x16", "complex64")
+        common._Cases().case(results, "fused_planned", "8x16", "complex64")
     assert any("original traceback" in note for note in getattr(info.value, "__notes__", []))
 
 
 def test_an_unpicklable_failure_is_raised_as_case_error():
     results = {("fused_planned", "8x16", "complex64"): entry(error="Weird: boom", error_trace="trace")}
     with pytest.raises(measure.CaseError, match="Weird: boom"):
-        common._Cases.case(results, "fused_planned", "8x16", "complex64")
+        common._Cases().case(results, "fused_planned", "8x16", "complex64")
 
 
 def test_a_skip_is_still_a_skip():
     results = {("fused_planned", "8x16", "complex64"): entry(skip="nvmath-python is not installed")}
     with pytest.raises(NotImplementedError, match="nvmath-python is not installed"):
-        common._Cases.case(results, "fused_planned", "8x16", "complex64")
+        common._Cases().case(results, "fused_planned", "8x16", "complex64")
 
 
 def test_impossible_figures_are_named():
