@@ -42,6 +42,11 @@ class MatmulEpilogs(_AgainstUnfused):
                 out[(epilog, *key)] = res
         return out
 
+    def locate(self, head):
+        epilog, strategy = head
+        w = workloads.EPILOG_WORKLOADS.get(epilog)
+        return (w.name, strategy) if w is not None and strategy in w.strategies else None
+
     def baseline(self, params):
         epilog, _, shape, dtype = params
         return (epilog, "unfused", shape, dtype)
@@ -60,21 +65,30 @@ class MatmulPeers(_Cases):
 
     param_names = ["strategy", "shape", "dtype"]
     params = [PEER_STRATEGIES, SHAPES, DTYPES]
+    # The workloads the strategies come from; the GPU warms up once, for the first.
+    SOURCES = (("matmul_gemm", {}), ("matmul_peers", {"warm": False}),
+               ("matmul_bias_relu", {"strategies": OURS, "warm": False}))
 
     def measure_all(self):
         out = {}
-        for name, kwargs in (("matmul_gemm", {}), ("matmul_peers", {"warm": False}),
-                             ("matmul_bias_relu", {"strategies": OURS, "warm": False})):
+        for name, kwargs in self.SOURCES:
             out.update(measure.measure_workload(name, **kwargs, **quick_options(name)))
         return out
+
+    def locate(self, head):
+        strategy, = head
+        for name, kwargs in self.SOURCES:
+            if strategy in kwargs.get("strategies", workloads.WORKLOADS[name].strategies):
+                return name, strategy
+        return None
 
     def setup_cache(self):  # asv keys a cache by where setup_cache is defined
         return super().setup_cache()
 
     def track_ratio_to_fastest_gemm(self, results, strategy, shape, dtype):
         entry = self.case(results, strategy, shape, dtype)
-        gemms = [timing.median(results[(g, shape, dtype)]["cold_device_seconds"]) for g in peers.GEMMS
-                 if (g, shape, dtype) in results and results[(g, shape, dtype)]["cold_device_seconds"]]
+        found = [self.lookup(results, (g, shape, dtype)) for g in peers.GEMMS]
+        gemms = [timing.median(e["cold_device_seconds"]) for e in found if e and e["cold_device_seconds"]]
         if not gemms:
             skip("no GEMM-alone baseline could run")
         return samples([t / min(gemms) for t in entry["cold_device_seconds"]])

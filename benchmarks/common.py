@@ -13,8 +13,12 @@ Regressions page): ratios are fused/unfused and time/bound, not speedups.
 
 import contextlib
 import dataclasses
+import fcntl
 import os
+import pickle
+import re
 import types
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -26,7 +30,7 @@ def safe_import():
         pass
 
 
-workloads = measure = suite = timing = None
+workloads = measure = suite = timing = files = None
 with safe_import():
     try:  # the package in folders (gpu/, kernels/, suite/, harness/, ...)
         from fusion_kernels.gpu import timing
@@ -34,6 +38,11 @@ with safe_import():
         from fusion_kernels.suite import shapes as suite, workloads
     except ImportError:  # an older commit: every module flat in fusion_kernels/ (suite.py held the shapes)
         from fusion_kernels import measure, suite, timing, workloads
+with safe_import():
+    try:
+        from fusion_kernels.harness import files
+    except ImportError:  # flat, from b96ac1a; a commit before it has no atomic writer
+        from fusion_kernels import files
 
 try:  # asv_runner runs every benchmark; the tests import the suite without it
     from asv_runner.benchmarks.mark import SkipNotImplemented
@@ -70,6 +79,24 @@ def quick_options(workload_name) -> dict:
     fast = timing.Criterion(min_samples=3, max_noise=0.05, max_seconds=0.02)
     return {"shapes": [next(iter(w.shapes.values()))], "dtypes": [w.dtypes[0]], "device_criterion": fast,
             "wall_criterion": fast}
+
+
+# Which process measures a steady-state case (docs/asv.md, "Choosing the cache structure"):
+#   workload  `setup_cache` measures every case of the class, in one process, before any figure
+#   strategy  the first benchmark process that needs a case measures the cases of its (workload,
+#             strategy) group, its shapes and dtypes; the class's other processes read them
+#   case      the same, each case its own group
+# `asv run --bench` then measures only the groups its selection needs, and a process that dies
+# loses one case. A commit without the package's atomic writer is measured by workload.
+CACHE_ENV = "FUSION_KERNELS_ASV_CACHE"
+CACHE_STRUCTURES = ("workload", "strategy", "case")
+CACHE = os.environ.get(CACHE_ENV) or "workload"
+if CACHE not in CACHE_STRUCTURES:
+    raise ValueError(f"{CACHE_ENV}={CACHE!r}: expected one of {', '.join(CACHE_STRUCTURES)}")
+if files is None:
+    CACHE = "workload"
+DIED = ("the benchmark process measuring this case died (a crash, a kill, or asv's timeout); it ran for the case "
+        "{by}, whose output in asv's log ends with this case")
 
 
 def params_for(workload_name):
@@ -122,11 +149,13 @@ FIGURE_VERSION = "1"  # the figures new with the blocking-kernel timing engine
 
 
 class _Cases:
-    """Steady-state figures of cases measured together, once per commit, in `setup_cache`.
+    """Steady-state figures of cases, each case measured once per commit and read by all its figures.
 
-    asv would otherwise start a process, import the CUDA libraries and plan again
-    for every method and parameter set. A case is keyed by all its parameters;
-    subclasses say how to measure (`measure_all`). Each method reports one figure:
+    asv runs each method and parameter set in a process of its own; which process measures a
+    case is CACHE's choice (`setup_cache`, or the first that needs its group). A case is keyed by
+    all its parameters, the last two its shape and dtype; subclasses say how to measure them all
+    (`measure_all`) and which workload and strategy the others name (`locate`). Each method
+    reports one figure:
 
     track_call_seconds           call time: wall clock of one call from an idle GPU
                                  (synchronised before and after, cold L2), host launch cost included
@@ -165,19 +194,58 @@ class _Cases:
         """{params tuple: CaseResult}"""
         raise NotImplementedError
 
+    def locate(self, head: tuple) -> tuple | None:
+        """(workload name, strategy) of the cases whose params start with `head` (all but shape and
+        dtype), or None if this commit has no such strategy."""
+        raise NotImplementedError
+
     def setup_cache(self):
-        if measure is None:
+        # asv runs it once per class, in a folder that is the working directory of the class's
+        # benchmark processes: the per-group structures keep their measurements there.
+        if measure is None or CACHE != "workload":
             return {}
         return {key: dataclasses.asdict(res) for key, res in self.measure_all().items()}
 
     def setup(self, results, *params):
+        self.asked_for = params  # the case of this process, named if it dies measuring another
         self.case(results, *params)
 
-    @staticmethod
-    def case(results, *params):
+    def lookup(self, results, params) -> dict | None:
+        """The case at `params` (a CaseResult as a dict), or None if the suite has no such case.
+        `results` is what setup_cache returned."""
+        params = tuple(params)
+        if CACHE == "workload":
+            return results.get(params)
+        group = params if CACHE == "case" else params[:-2]
+        groups = self.__dict__.setdefault("_groups", {})
+        if group not in groups:
+            path = Path(re.sub(r"[^\w.-]", "_", ".".join((type(self).__name__, *group))) + ".pickle")
+            groups[group] = _measured_group(path, self._cases_of(group), getattr(self, "asked_for", params))
+        return groups[group].get(params)
+
+    def _cases_of(self, group: tuple) -> dict:
+        """{params: (workload, strategy, shape, dtype)} of the group's cases in this run, in
+        measure_workload's order."""
+        head = group[:len(self.param_names) - 2]
+        where = self.locate(head)
+        if where is None:
+            return {}
+        workload = workloads.WORKLOADS[where[0]]
+        options = quick_options(where[0])
+        out = {}
+        for shape in options.get("shapes") or list(workload.shapes.values()):
+            for dtype in options.get("dtypes") or workload.dtypes:
+                params = (*head, measure.shape_label(shape), dtype)
+                if params[:len(group)] == group:
+                    out[params] = (*where, shape, dtype)
+        return out
+
+    def case(self, results, *params):
+        """The case's entry; a skip raises NotImplementedError with its reason, a failure its
+        original exception."""
         if measure is None:
             raise NotImplementedError("fusion_kernels is not importable at this commit")
-        entry = results.get(tuple(params))
+        entry = self.lookup(results, params)
         if entry is None:
             raise NotImplementedError(QUICK_SKIP if QUICK else f"{' '.join(params)} is not in this commit's suite")
         if entry.get("error"):
@@ -262,8 +330,65 @@ class _Suite(_AgainstUnfused):
     def measure_all(self):
         return measure.measure_workload(self.workload_name, **quick_options(self.workload_name))
 
+    def locate(self, head):
+        strategy, = head
+        known = strategy in workloads.WORKLOADS[self.workload_name].strategies
+        return (self.workload_name, strategy) if known else None
+
     def baseline(self, params):
         return ("unfused", *params[1:])
+
+
+def _measured_group(path: Path, cases: dict, by: tuple) -> dict:
+    """{params: entry} of `cases` ({params: (workload, strategy, shape, dtype)}), kept in `path`.
+
+    The benchmark processes of a class share the working directory (asv's cache folder of the
+    class). Whichever needs a group first measures it, under an exclusive lock on the group, and
+    writes the file after each case (atomically: a reader sees the previous state or the next,
+    never half a file). The file names the case being measured; a process that finds that name,
+    the lock being free, knows the measuring process died there: that case fails (DIED), every
+    figure of it at once, without measuring again, and the group's remaining cases are measured.
+    """
+    if not cases:
+        return {}
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the kernel releases it when its process ends, however it ends
+        state = pickle.loads(path.read_bytes()) if path.exists() else {"cases": {}, "measuring": None}
+        if state["measuring"] is not None:
+            params, died_by = state["measuring"]
+            name, strategy, shape, dtype = cases[params]
+            state["cases"][params] = dataclasses.asdict(
+                measure.CaseResult(name, strategy, tuple(shape), dtype, error=DIED.format(by=", ".join(died_by))))
+        for params, where in cases.items():
+            if params in state["cases"]:
+                continue
+            state["measuring"] = (params, by)
+            files.write_atomic(path, pickle.dumps(state))
+            print(f"fusion-kernels: measuring {', '.join(params)}", flush=True)  # in asv's log if it dies
+            try:
+                state["cases"][params] = dataclasses.asdict(_measure_case(*where))
+            except BaseException:  # raised, not died: the next process that needs it measures it again
+                state["measuring"] = None
+                files.write_atomic(path, pickle.dumps(state))
+                raise
+        if state["measuring"] is not None:
+            state["measuring"] = None
+            files.write_atomic(path, pickle.dumps(state))
+    return state["cases"]
+
+
+_warmed_up = False  # this process warmed the GPU up
+
+
+def _measure_case(name, strategy, shape, dtype):
+    """One case as measure_workload measures it in its workload, the GPU warmed up once a process
+    (not for a case that skips for want of a library)."""
+    global _warmed_up
+    warm = not _warmed_up and measure.availability(name, strategy) is None
+    options = {**quick_options(name), "shapes": [shape], "dtypes": [dtype]}
+    [res] = measure.measure_workload(name, strategies=[strategy], warm=warm, **options).values()
+    _warmed_up = _warmed_up or warm
+    return res
 
 
 class _ColdStart:

@@ -22,7 +22,7 @@ def show(options):
     return {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in options.items()}
 out = {"quick": common.QUICK, "fft": show(common.quick_options("fft_conv")), "mm": show(common.quick_options("matmul_bias_relu"))}
 try:
-    common._Suite.case({}, "unfused", "16384x4096", "complex64")
+    common._Suite().case({}, "unfused", "16384x4096", "complex64")
 except NotImplementedError as exc:
     out["missing"] = str(exc)
 class Cold(common._ColdStart):

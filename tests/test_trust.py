@@ -73,20 +73,20 @@ def test_asv_classes_raise_the_original_exception_for_a_failed_case():
         measure._record_failure(res, exc)
     results = {("fused_planned", "8x16", "complex64"): dataclasses.asdict(res)}
     with pytest.raises(ZeroDivisionError, match="planted") as info:
-        common._Cases.case(results, "fused_planned", "8x16", "complex64")
+        common._Cases().case(results, "fused_planned", "8x16", "complex64")
     assert any("original traceback" in note for note in getattr(info.value, "__notes__", []))
 
 
 def test_an_unpicklable_failure_is_raised_as_case_error():
     results = {("fused_planned", "8x16", "complex64"): entry(error="Weird: boom", error_trace="trace")}
     with pytest.raises(measure.CaseError, match="Weird: boom"):
-        common._Cases.case(results, "fused_planned", "8x16", "complex64")
+        common._Cases().case(results, "fused_planned", "8x16", "complex64")
 
 
 def test_a_skip_is_still_a_skip():
     results = {("fused_planned", "8x16", "complex64"): entry(skip="nvmath-python is not installed")}
     with pytest.raises(NotImplementedError, match="nvmath-python is not installed"):
-        common._Cases.case(results, "fused_planned", "8x16", "complex64")
+        common._Cases().case(results, "fused_planned", "8x16", "complex64")
 
 
 def test_impossible_figures_are_named():
@@ -218,6 +218,23 @@ def test_policy_takes_the_largest_matching_threshold_and_honours_exclusions():
     assert policy.threshold("a.c(x)") is None and policy.threshold("q") == regressions.DEFAULT_THRESHOLD
 
 
+def test_the_aa_check_compares_runs_kept_under_two_machine_names(monkeypatch):
+    """Two results kept under two machine names (e.g. one commit run twice) are compared like one machine's."""
+    pytest.importorskip("asv", reason="needs asv")
+    from asv import config
+
+    monkeypatch.chdir(ROOT)
+    conf = config.Config.load("asv.conf.json")
+    same = regressions.aa_rows(conf, "h200", "0b5cb62f", "b3c08a0f")
+    assert same and regressions.aa_rows(conf, "h200", "0b5cb62f", "b3c08a0f", machine_b="h200") == same
+    across = regressions.aa_rows(conf, "h100-80gb-hbm3", "cb0e4156", "b3c08a0f", machine_b="h200")
+    assert across and across != same
+    out = subprocess.run([sys.executable, "-m", "fusion_kernels", "quality", "aa", "--machine", "h200", "--machine-b",
+                          "h100-80gb-hbm3", "b3c08a0f", "cb0e4156"], cwd=ROOT, env=with_src(), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode in (0, 1) and "cases change by more than their factor" in out.stdout, out.stderr
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_compare_command_on_committed_results():
     """`fusion-kernels compare` reads asv's results with asv's own code: two committed H100 commits."""
@@ -317,3 +334,34 @@ def test_skip_and_failure_summary_from_an_asv_log():
                          "RuntimeError: planted crash")]
     text = asvlog.report(log)
     assert "2 x no CUDA device" in text and "FAILED: 1 cases" in text
+
+
+def test_a_process_that_died_is_a_failure_in_the_asv_summary():
+    """asv prints a dead process's exit status once, after all the benchmark's cases: the summary names the
+    benchmark. A timeout is printed in the output of its case."""
+    log = """[ 10.00%] ··· bench_fftconv.FFTConv.track_call_seconds                  1/42 failed
+[ 10.00%] ···· For parameters: 'fused_planned', '256x1024', 'complex64'
+               fusion-kernels: measuring fused_planned, 256x1024, complex64
+
+               For parameters: 'fused_planned', '256x1024', 'complex128'
+               fusion-kernels: measuring fused_planned, 256x1024, complex128
+               asv: benchmark failed (exit status -11)
+[ 20.00%] ··· bench_fftconv.FFTConv.track_host_seconds                  1/42 failed
+[ 20.00%] ···· For parameters: 'fused_planned', '256x1024', 'complex64'
+               asv: benchmark timed out (timeout 1800s)
+[ 30.00%] ··· bench_fftconv.FFTConv.track_peak_device_bytes             1/42 failed
+[ 30.00%] ···· For parameters: 'fused_planned', '256x1024', 'complex64'
+               Traceback (most recent call last):
+               RuntimeError: planted
+
+               For parameters: 'fused_planned', '256x1024', 'complex128'
+               asv: skipped: NotImplementedError('no CUDA device')
+               asv: benchmark failed (exit status 1)
+"""
+    _, failures = asvlog.summarize(log)
+    assert failures == [
+        ("bench_fftconv.FFTConv.track_call_seconds", "asv: benchmark failed (exit status -11)"),
+        ("bench_fftconv.FFTConv.track_host_seconds('fused_planned', '256x1024', 'complex64')",
+         "asv: benchmark timed out (timeout 1800s)"),
+        ("bench_fftconv.FFTConv.track_peak_device_bytes('fused_planned', '256x1024', 'complex64')",
+         "RuntimeError: planted")]  # its status 1 is that exception's, counted once

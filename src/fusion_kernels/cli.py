@@ -148,7 +148,7 @@ def _quality_aa(args) -> int:
         from asv import config
 
         conf = config.Config.load(args.config)
-        rows = regressions.aa_rows(conf, args.machine, args.run_a, args.run_b, args.env_a, args.env_b)
+        rows = regressions.aa_rows(conf, args.machine, args.run_a, args.run_b, args.env_a, args.env_b, args.machine_b)
     except ImportError:
         print("fusion-kernels quality aa: needs asv (pip install 'fusion-kernels[test]')", file=sys.stderr)
         return BAD_ARGUMENTS

@@ -3,7 +3,8 @@
 asv prints n/a for a skipped case and "failed" for a failed one, and the reason
 only with -e, scattered over thousands of lines; this gathers them: each skip
 reason once with its count, each failure with its benchmark, parameters and
-the exception's last line.
+the exception's last line (asv's own line for a process that died without one,
+under the benchmark alone where asv does not say which case).
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ def summarize(text: str) -> tuple[Counter, list]:
             continue
         if "Traceback (most recent call last)" in line:
             in_trace, last_error = True, None
+            continue
+        if not in_trace and "asv: benchmark timed out" in line:  # in the output of the case it ended
+            failed[_case(bench, params)] = line.strip()
+            continue
+        if not in_trace and "asv: benchmark failed" in line:
+            # asv prints one exit status for a benchmark, the last case's that failed, after the output
+            # of all its cases. Status 1 is an exception, its traceback counted above; any other is a
+            # process that died (a signal), and which case it ran is not in the log.
+            counted = any(case.startswith(f"{bench}(") for case in failed)
+            if not (counted and "exit status 1)" in line):
+                failed.setdefault(_case(bench, None), line.strip())
             continue
         if in_trace:
             m = _ERROR_LINE.match(line)

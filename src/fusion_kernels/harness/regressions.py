@@ -129,10 +129,10 @@ def _figures(conf, machine: str, commit: str, env: str | None) -> tuple[dict, st
     return out, result.env_name
 
 
-def compare(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None) -> list[tuple]:
+def compare(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None, machine_b=None) -> list[tuple]:
     """[(name, before, after, threshold or None, verdict)] for every figure either result has."""
     before, _ = _figures(conf, machine, commit_a, env_a)
-    after, _ = _figures(conf, machine, commit_b, env_b)
+    after, _ = _figures(conf, machine_b or machine, commit_b, env_b)
     policy = Policy.from_config(conf)
     rows = []
     for name in sorted(set(before) | set(after)):
@@ -149,6 +149,8 @@ def add_arguments(parser: argparse.ArgumentParser, first="before", second="after
     parser.add_argument(first, help=first_help)
     parser.add_argument(second, help=second_help)
     parser.add_argument("--machine", required=True, help="asv machine name, e.g. h200")
+    parser.add_argument("--machine-b", help=f"the machine of {second.upper()}, if not --machine (e.g. one commit run "
+                                            "with two cache structures, scripts/asv-cache-time.sh)")
     parser.add_argument("--env-a", help=f"the environment of {first.upper()} (a substring of its name: e.g. "
                                         "nvmath-python0.9.0)")
     parser.add_argument("--env-b", help=f"the environment of {second.upper()}")
@@ -173,7 +175,7 @@ def compare_main(args) -> int:
         conf = config.Config.load(args.config)
     except Exception as exc:
         raise CompareError(f"cannot read {args.config}: {exc}") from None
-    rows = compare(conf, args.machine, args.before, args.after, args.env_a, args.env_b)
+    rows = compare(conf, args.machine, args.before, args.after, args.env_a, args.env_b, args.machine_b)
     shown = [r for r in rows if args.all or r[4] not in (SAME, MISSING, UNTRACKED)]
     print(f"{'verdict':12} {'before':>11} {'after':>11} {'ratio':>7} {'factor':>7}  benchmark (parameters)")
     for name, a, b, threshold, v in shown:
@@ -186,11 +188,11 @@ def compare_main(args) -> int:
     return 1 if counts[SLOWER] or counts[FAILED] else 0
 
 
-def aa_rows(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None) -> list[dict]:
+def aa_rows(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None, machine_b=None) -> list[dict]:
     """Two runs of one commit (an A/A test), per benchmark: how many cases, the largest change either
     way (as a factor >= 1), the tightest threshold any of its cases has, and how many exceed theirs."""
     before, _ = _figures(conf, machine, commit_a, env_a)
-    after, _ = _figures(conf, machine, commit_b, env_b)
+    after, _ = _figures(conf, machine_b or machine, commit_b, env_b)
     policy = Policy.from_config(conf)
     out = {}
     for name in sorted(set(before) & set(after)):
