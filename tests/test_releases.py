@@ -1,0 +1,235 @@
+"""Across nvmath-python releases, without a GPU: the version gate (fake version strings), the shims
+(fake nvmath objects), the fingerprint and asv's environment name of a wheel folder."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+import types
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from subprocess_env import with_src
+
+from fusion_kernels.gpu import backend, releases
+from fusion_kernels.harness import measure
+from fusion_kernels.suite import shapes
+from fusion_kernels.suite.strategy import Need
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- the version gate ----
+
+@pytest.mark.parametrize("text, parsed", [
+    ("1.0.0", (1, 0, 0)), ("0.9.0", (0, 9, 0)), ("0.9", (0, 9, 0)), ("0.9.0rc1", (0, 9, 0)),
+    ("1.0.0.dev3+g12ab", (1, 0, 0)), ("v1.2.3", (1, 2, 3)), ("missing", None), ("", None), (None, None),
+])
+def test_release_strings_parse_as_their_release(text, parsed):
+    assert releases.parse(text) == parsed
+
+
+@pytest.mark.parametrize("version, skips", [("0.8.0", True), ("0.8.9", True), ("0.9.0rc1", False), ("0.9.0", False),
+                                            ("1.0.0", False), ("missing", False)])
+def test_the_multi_gpu_workloads_need_nvmath_0_9(version, skips):
+    why = releases.reason("distributed", version)
+    if skips:
+        assert why == ("needs nvmath-python >= 0.9.0 (nvmath.distributed joined through torch.distributed "
+                       f"(TorchProcessGroup)); this is nvmath-python {version}")
+    else:
+        assert why is None
+    assert releases.reason("gpu", version) is None  # a piece no release gates
+
+
+def test_every_gated_piece_is_a_need_or_the_multi_gpu_workloads():
+    assert set(releases.NEEDS) <= {n.value for n in Need} | {"distributed"}
+    for oldest, what in releases.NEEDS.values():
+        assert releases.parse(".".join(map(str, oldest))) == oldest and what
+
+
+@pytest.fixture
+def gpu_ready(monkeypatch):
+    """Every piece present, as on a GPU machine: only the release decides."""
+    for name in ("gpu_reason", "nvmath_reason", "callbacks_reason", "dx_reason", "torch_reason",
+                 "_torch_distributed_reason"):
+        monkeypatch.setattr(backend, name, lambda: None)
+    monkeypatch.setattr(backend, "_distributed_piece_reason", lambda piece: None)
+
+
+def test_an_old_release_skips_the_multi_gpu_workloads_before_their_pieces_are_tried(gpu_ready, monkeypatch):
+    monkeypatch.setattr(backend, "nvmath_version", lambda: "0.8.0")
+    monkeypatch.setattr(backend, "_distributed_piece_reason", lambda piece: pytest.fail("tried a piece"))
+    assert backend.distributed_reason(("cublasmp",)).startswith("needs nvmath-python >= 0.9.0")
+    monkeypatch.setattr(backend, "nvmath_version", lambda: "1.0.0")
+    monkeypatch.setattr(backend, "_distributed_piece_reason", lambda piece: None)
+    assert backend.distributed_reason(("cublasmp",)) is None
+
+
+def test_a_strategy_skips_with_the_release_it_needs(gpu_ready, monkeypatch):
+    """A gate on a strategy's Need (as a future API would add one) reaches Need.reason() and the suite's skip."""
+    monkeypatch.setitem(releases.NEEDS, "callbacks", ((9, 1, 0), "a planted API"))
+    monkeypatch.setattr(backend, "nvmath_version", lambda: "1.0.0")
+    why = "needs nvmath-python >= 9.1.0 (a planted API); this is nvmath-python 1.0.0"
+    assert Need.CALLBACKS.reason() == why and Need.NVMATH.reason() is None and Need.GPU.reason() is None
+    res = measure.measure_case("fft_conv", "fused_planned", shapes.FFT_SHAPES["small"], "complex64")
+    assert res.skip == why and res.error is None  # a skip, never a crash
+    monkeypatch.setattr(backend, "nvmath_version", lambda: "9.1.0")
+    assert Need.CALLBACKS.reason() is None
+
+
+# ---- the shims, on fake nvmath objects (checked once against the real wheels: docs/strategies.md) ----
+
+def test_reset_operands_unchecked_falls_back_to_the_checked_reset():
+    calls = []
+    new = types.SimpleNamespace(reset_operands_unchecked=lambda **kw: calls.append(("unchecked", kw)),
+                                reset_operands=lambda **kw: calls.append(("checked", kw)))
+    old = types.SimpleNamespace(reset_operands=lambda **kw: calls.append(("checked", kw)))  # 0.8
+    releases.reset_operands_unchecked(new, a=1, c=None)
+    releases.reset_operands_unchecked(old, a=2, c=None)
+    assert calls == [("unchecked", {"a": 1, "c": None}), ("checked", {"a": 2, "c": None})]
+
+
+RECORD = np.dtype([("algo", "u1", (64,)), ("workspace_size", "u8"), ("waves_count", "f4")])
+
+
+class _Heuristic:
+    """cuBLASLt's MatmulHeuristicResult as 0.8/0.9 have it: the record in `_data`, `from_data`."""
+
+    def __init__(self, data):
+        self._data = data
+
+    @classmethod
+    def from_data(cls, data):
+        return cls(data)
+
+
+class _OldAlgorithm:
+    def __init__(self, heuristic):
+        self.algorithm = heuristic
+
+
+class _NewAlgorithm(_OldAlgorithm):
+    def as_numpy(self):
+        return np.frombuffer(self.algorithm._data.tobytes(), dtype=RECORD)
+
+    @classmethod
+    def from_numpy(cls, array):
+        return cls(_Heuristic(np.copy(array)))
+
+
+@pytest.mark.parametrize("algorithm", [_OldAlgorithm, _NewAlgorithm], ids=["0.8-0.9", "1.0"])
+def test_a_tuned_algorithm_round_trips_through_its_record(algorithm):
+    record = np.zeros(1, dtype=RECORD)
+    record["workspace_size"], record["waves_count"] = 4096, 1.5
+    stored = releases.algorithm_as_numpy(algorithm(_Heuristic(record)))
+    assert stored.dtype == RECORD and stored.tobytes() == record.tobytes()
+    assert stored is not record and not np.shares_memory(stored, record)  # a copy: the cache keeps it
+    advanced = types.SimpleNamespace(Algorithm=algorithm)
+    back = releases.algorithm_from_numpy(advanced, types.SimpleNamespace(MatmulHeuristicResult=_Heuristic), stored)
+    assert isinstance(back, algorithm) and back.algorithm._data.tobytes() == record.tobytes()
+
+
+def test_workspace_bytes_of_each_release():
+    assert releases.workspace_bytes(types.SimpleNamespace(workspace=types.SimpleNamespace(size=1 << 20))) == 1 << 20
+    assert releases.workspace_bytes(types.SimpleNamespace(workspace_size=4096, workspace_ptr=None)) == 4096  # < 1.0
+    assert releases.workspace_bytes(types.SimpleNamespace(workspace_size=None)) == 0  # not planned
+    assert releases.workspace_bytes(object()) == 0
+
+
+def test_the_distributed_fft_keeps_its_slabs_on_each_release():
+    @dataclasses.dataclass
+    class Options10:
+        redistribute: bool = True
+
+    @dataclasses.dataclass
+    class Options09:
+        reshape: bool = True
+
+    @dataclasses.dataclass
+    class Unknown:
+        blocking: str = "auto"
+
+    assert releases.keep_slabs(Options10) == {"redistribute": False}
+    assert releases.keep_slabs(Options09) == {"reshape": False}
+    with pytest.raises(RuntimeError, match="neither 'redistribute' nor 'reshape'"):
+        releases.keep_slabs(Unknown)
+
+
+# ---- a release folder: the fingerprint and asv's environment name ----
+
+def fake_wheel(folder: Path, version: str) -> Path:
+    """A wheel of 'nvmath-python' `version` holding only a module `nvmath` (what pip and the fingerprint see)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"nvmath_python-{version}.dist-info"
+    files = {"nvmath/__init__.py": f'__version__ = "{version}"\n',
+             f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: nvmath-python\nVersion: {version}\n",
+             f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files[f"{dist}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{dist}/RECORD"])
+    path = folder / f"nvmath_python-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return path
+
+
+def unpacked(tmp_path, version) -> Path:
+    site = tmp_path / f"site-{version}"
+    with zipfile.ZipFile(fake_wheel(tmp_path / f"wheels-{version}", version)) as z:
+        z.extractall(site)
+    return site
+
+
+def test_fingerprint_without_a_gpu_names_the_release_on_the_path(tmp_path):
+    env = with_src(CUDA_VISIBLE_DEVICES="")
+    env["PYTHONPATH"] = f"{ROOT / 'src'}:{unpacked(tmp_path, '0.9.0')}:{env['PYTHONPATH']}"
+    out = subprocess.run([sys.executable, "-m", "fusion_kernels", "fingerprint", "--json"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout)
+    assert facts["nvmath-python"] == "0.9.0"
+    assert facts["gpu"].startswith("none (")
+    assert {facts[k] for k in ("cuda", "driver", "sm_clock")} == {"none"}  # no GPU: nothing read
+    assert facts["cublaslt"] == facts["cufft"] == "unknown"  # this nvmath cannot load them
+
+
+def test_the_default_path_keeps_its_environment_name(monkeypatch):
+    """On the H200 as committed (every fingerprint field read from the GPU), the environment's name, and so
+    the result files' history, is the one its committed results carry."""
+    pytest.importorskip("asv", reason="needs asv")
+    from asv.environment import get_env_name
+
+    from fusion_kernels.harness import asv_env as checkout
+
+    committed = json.loads((ROOT / "results" / "h200" / "b3c08a0f-env-b08b7acd073a9628b6794c9fc23eef34.json").read_text())
+    runtime = types.SimpleNamespace(runtimeGetVersion=lambda: 13020)
+    monkeypatch.setattr(backend, "gpu_reason", lambda: None)
+    monkeypatch.setattr(backend, "device_name", lambda: "NVIDIA H200")
+    monkeypatch.setattr(backend, "cupy", lambda: types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime)))
+    monkeypatch.setattr(backend, "_nvml_facts", lambda: {"driver": "580.159.04", "sm_clock": "default-1980MHz"})
+    monkeypatch.setattr(backend, "_nvmath_or_reason", lambda: (object(), None))
+    monkeypatch.setattr(backend, "_library_version", lambda module: {"nvmath.bindings.cublasLt": "13.1.0",
+                                                                      "nvmath.bindings.cufft": "12.0.0"}[module])
+    versions = {"nvmath-python": "1.0.0", "cupy-cuda13x": "14.2.0", "numba-cuda": "0.30.4"}
+    monkeypatch.setattr(backend, "_dist_version", lambda name: versions.get(name, "missing"))
+    monkeypatch.setattr(backend, "nvmath_version", lambda: versions["nvmath-python"])
+    requirements = checkout.requirements_of(backend.fingerprint())
+    assert get_env_name("checkout", "3.12", requirements, {}) == committed["env_name"]
+
+
+def test_two_release_folders_give_two_asv_environment_names(tmp_path, monkeypatch):
+    pytest.importorskip("asv", reason="needs asv")
+    from asv.environment import get_env_name
+
+    from fusion_kernels.harness import asv_env as checkout
+
+    names = []
+    for version in ("0.9.0", "1.0.0"):
+        monkeypatch.setattr(checkout, "_FINGERPRINTS", {})
+        monkeypatch.delenv("ASV_PYTHONPATH", raising=False)
+        monkeypatch.setenv("PYTHONPATH", str(unpacked(tmp_path, version)))
+        requirements = checkout.fingerprint_requirements(sys.executable, str(ROOT / "src"))
+        assert requirements["nvmath-python"] == version
+        names.append(get_env_name("checkout", "3.12", requirements, {}))
+    assert names[0] != names[1] and "nvmath-python0.9.0" in names[0] and "nvmath-python1.0.0" in names[1]
