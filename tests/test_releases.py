@@ -1,8 +1,10 @@
 """Across nvmath-python releases, without a GPU: the version gate (fake version strings), the shims
-(fake nvmath objects), the fingerprint and asv's environment name of a wheel folder."""
+(fake nvmath objects), the fingerprint and asv's environment name of a wheel folder, and
+`fusion-kernels compare-releases` on synthetic asv results and reports."""
 
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 import types
@@ -11,14 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import release_results as rr
 from subprocess_env import with_src
 
 from fusion_kernels.gpu import backend, releases
-from fusion_kernels.harness import measure
+from fusion_kernels.harness import compare_releases, measure, regressions, report
 from fusion_kernels.suite import shapes
 from fusion_kernels.suite.strategy import Need
 
 ROOT = Path(__file__).resolve().parents[1]
+FFT = "bench_fftconv.FFTConv.track_cold_device_seconds"
+SMALL = ("256x1024", "complex64")
 
 
 # ---- the version gate ----
@@ -233,3 +238,177 @@ def test_two_release_folders_give_two_asv_environment_names(tmp_path, monkeypatc
         assert requirements["nvmath-python"] == version
         names.append(get_env_name("checkout", "3.12", requirements, {}))
     assert names[0] != names[1] and "nvmath-python0.9.0" in names[0] and "nvmath-python1.0.0" in names[1]
+
+
+# ---- compare-releases on synthetic asv results ----
+
+def args(conf, **kw):
+    ns = dict(commit=rr.COMMIT, machine=rr.MACHINE, env_a="nvmath-python0.9.0", env_b="nvmath-python1.0.0",
+              figure="cold", changed=False, reports=None, config=str(conf))
+    ns.update(kw)
+    return types.SimpleNamespace(**ns)
+
+
+def run_main(ns):
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    code = compare_releases.main(ns, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def line_of(text, section, *cells):
+    """The cells of the row of `section`'s table (### heading) that starts with `cells`."""
+    part = text.split(f"### {section}", 1)[1].split("\n### ", 1)[0]
+    found = [ln for ln in part.splitlines() if ln.startswith("| " + " | ".join(cells) + " |")]
+    assert len(found) == 1, (cells, found)
+    return [c.strip() for c in found[0].strip("|").split("|")]
+
+
+CLASS = "bench_fftconv.FFTConv\n"
+CHECK = "Correctness"
+
+
+@pytest.fixture
+def changed(tmp_path):
+    pytest.importorskip("asv", reason="needs asv")
+    return rr.write(tmp_path, [(FFT, ("fused_planned", *SMALL), 1.3), (FFT, ("fused_graph", *SMALL), 0.7),
+                               (FFT, ("fused_prolog", *SMALL), "skip"), (FFT, ("single_kernel", *SMALL), "fail"),
+                               (FFT, ("fused_prolog_graph", *SMALL), 1.02)])
+
+
+def test_compare_releases_gives_compares_verdict_for_every_case(changed):
+    code, out, err = run_main(args(changed))
+    assert code == report.CASE_FAILED  # single_kernel fails with B
+    assert "A: nvmath-python 0.9.0" in out and "B: nvmath-python 1.0.0" in out
+    assert "### bench_fftconv.FFTConv\n" in out and "### bench_matmul.MatmulBiasReLU\n" in out
+    assert "| strategy | shape | dtype | A (ms) | B (ms) | B/A | factor | verdict |" in out
+    assert "| epilog | strategy | shape | dtype |" in out  # each class's own parameter names
+    assert line_of(out, CLASS, "fused_planned", *SMALL)[-3:] == ["1.300", "1.10", "slower"]
+    assert line_of(out, CLASS, "fused_graph", *SMALL)[-3:] == ["0.700", "1.10", "faster"]
+    assert line_of(out, CLASS, "fused_prolog_graph", *SMALL)[-3:] == ["1.020", "1.10", "same"]  # within the factor
+    assert line_of(out, CLASS, "fused_prolog", *SMALL)[-4:] == ["skipped", "-", "1.10", "n/a: skipped with B"]
+    assert line_of(out, CLASS, "single_kernel", *SMALL)[-4:] == ["failed", "-", "1.10", "failed with B"]
+    assert "1 slower; 1 failed; 1 faster;" in err and "; 1 n/a" in err
+    # the verdicts are compare's own, row for row
+    rows = {r[2]: r[6] for r in compare_releases.compare(regressions.load_config(str(changed)), rr.MACHINE,
+                                                          rr.COMMIT, "nvmath-python0.9.0", "nvmath-python1.0.0")["rows"]}
+    same = regressions.compare(regressions.load_config(str(changed)), rr.MACHINE, rr.COMMIT, rr.COMMIT,
+                               "nvmath-python0.9.0", "nvmath-python1.0.0")
+    assert rows == {name: v for name, _, _, _, v in same if name in rows}
+
+
+def test_compare_releases_changed_only_and_warm(changed):
+    code, out, _ = run_main(args(changed, changed=True))
+    assert code == report.CASE_FAILED
+    table = [ln for ln in out.splitlines() if ln.startswith("| ") and not ln.startswith("| strategy")]
+    assert len(table) == 4 and "### bench_matmul.MatmulBiasReLU" not in out
+    code, out, _ = run_main(args(changed, figure="warm", changed=True))  # the changes were to cold device time
+    assert code == report.OK and "warm device time (track_warm_device_seconds)" in out and "(no case changed)" in out
+
+
+def test_a_slower_release_is_reported_not_an_error(tmp_path):
+    pytest.importorskip("asv", reason="needs asv")
+    conf = rr.write(tmp_path, [(FFT, ("fused_planned", *SMALL), 1.5), (FFT, ("unfused", *SMALL), "skip")])
+    code, out, _ = run_main(args(conf))
+    assert code == report.OK and line_of(out, CLASS, "fused_planned", *SMALL)[-1] == "slower"
+
+
+def test_skipped_with_a_and_failed_with_a(tmp_path):
+    pytest.importorskip("asv", reason="needs asv")
+    conf = rr.write(tmp_path, [(FFT, ("fused_planned", *SMALL), "skip")], versions=("1.0.0", "0.9.0"))
+    code, out, _ = run_main(args(conf, env_a="nvmath-python0.9.0", env_b="nvmath-python1.0.0"))
+    assert code == report.OK and line_of(out, CLASS, "fused_planned", *SMALL)[-1] == "n/a: skipped with A"
+    conf = rr.write(tmp_path / "f", [(FFT, ("fused_planned", *SMALL), "fail")], versions=("1.0.0", "0.9.0"))
+    code, out, _ = run_main(args(conf))
+    assert code == report.OK and line_of(out, CLASS, "fused_planned", *SMALL)[-1] == "fixed with B (failed with A)"
+
+
+def test_a_case_that_failed_and_now_skips_is_not_fixed():
+    nan = regressions.Figure(math.nan)
+    assert regressions.verdict(regressions.Figure(None), nan, 0.04) == regressions.MISSING
+    assert compare_releases.say(regressions.MISSING, None, math.nan) == "n/a: failed with A, skipped with B"
+    assert compare_releases.say(regressions.MISSING, math.nan, math.nan) == "n/a: skipped with both"
+    assert compare_releases.say(regressions.FAILED, math.nan, None) == "failed with B (skipped with A)"
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(env_a="nvmath-python0.8.0"), "--env-a 'nvmath-python0.8.0' matches none of the environments of 'b3c08a0f' "
+                                        "on 'h200': checkout-py3.12-"),
+    (dict(env_b="nvmath-python0.9.0"), "--env-a and --env-b must name two environments, got 'nvmath-python0.9.0' for both"),
+    (dict(env_b="nvmath-python0.9"), "match the same environment"),
+    (dict(env_a="checkout"), "'b3c08a0f' has results in several environments (checkout-py3.12-"),
+    (dict(env_a="checkout"), "): choose one with --env-a"),
+    (dict(commit="deadbeef"), "deadbeef"),
+    (dict(machine="h300"), "no results of 'b3c08a0f' for machine 'h300'"),
+    (dict(config="/no/such/asv.conf.json"), "--config: cannot read /no/such/asv.conf.json"),
+])
+def test_compare_releases_refuses_what_it_cannot_compare(tmp_path, change, message):
+    pytest.importorskip("asv", reason="needs asv")
+    conf = rr.write(tmp_path)
+    code, out, err = run_main(args(conf, **change))
+    assert code == report.BAD_ARGUMENTS and message in err and out == "", err
+
+
+# ---- correctness from two reports ----
+
+def report_file(path: Path, nvmath: str, changes=()) -> str:
+    """A report.json of two cases with nvmath-python `nvmath`; `changes` {strategy: {column: value}}."""
+    rows = []
+    for strategy, err in (("unfused", 1e-7), ("fused_planned", 2e-7), ("fused_graph", 2e-7)):
+        row = dict.fromkeys(report.COLUMNS)
+        row.update(workload="fft_conv", shape="256x1024", dtype="complex64", strategy=strategy, cold_ms=0.02,
+                   relative_error=err, tolerance=1e-5, correct=True)
+        row.update(dict(changes).get(strategy, {}))
+        rows.append(row)
+    path.write_text(json.dumps({"meta": {"device": "NVIDIA H200", "versions": {"nvmath": nvmath, "cupy": "14.2.0"}},
+                                "rows": rows}))
+    return str(path)
+
+
+def test_compare_releases_with_reports_names_a_wrong_result(tmp_path):
+    pytest.importorskip("asv", reason="needs asv")
+    conf = rr.write(tmp_path)
+    a = report_file(tmp_path / "a.json", "0.9.0")
+    b = report_file(tmp_path / "b.json", "1.0.0", {"fused_planned": dict(relative_error=3e-2, correct=False),
+                                                  "fused_graph": dict(skip="needs nvmath-python >= 9.0.0 (x)",
+                                                                      cold_ms=None, relative_error=None,
+                                                                      correct=None)})
+    code, out, _ = run_main(args(conf, reports=[a, b]))
+    assert code == report.WRONG_RESULT  # wins over nothing failing
+    assert f"### Correctness: relative error against the float64 oracle (A: {a}, B: {b})" in out
+    assert line_of(out, CHECK, "fft_conv", "unfused", *SMALL)[-4:] == ["1.00e-07", "1.00e-07", "1e-05", "correct with both"]
+    assert line_of(out, CHECK, "fft_conv", "fused_planned", *SMALL)[-4:] == ["2.00e-07", "3.00e-02", "1e-05", "WRONG with B"]
+    assert line_of(out, CHECK, "fft_conv", "fused_graph", *SMALL)[-1] == "skipped with B: needs nvmath-python >= 9.0.0 (x)"
+    failed = report_file(tmp_path / "c.json", "1.0.0", {"fused_graph": dict(error="RuntimeError: boom\ntrace",
+                                                                             cold_ms=None, correct=None)})
+    code, out, _ = run_main(args(conf, reports=[a, failed]))
+    assert code == report.CASE_FAILED and line_of(out, CHECK, "fft_conv", "fused_graph", *SMALL)[-1] == (
+        "failed with B: RuntimeError: boom")
+
+
+def test_reports_must_come_from_their_sides_release(tmp_path):
+    pytest.importorskip("asv", reason="needs asv")
+    conf = rr.write(tmp_path)
+    a, b = report_file(tmp_path / "a.json", "0.9.0"), report_file(tmp_path / "b.json", "1.0.0")
+    code, _, err = run_main(args(conf, reports=[b, a]))
+    assert code == report.BAD_ARGUMENTS
+    assert f"--reports: {b} was made with nvmath-python 1.0.0, but the environment of --env-a has nvmath-python " \
+           "0.9.0" in err
+    (tmp_path / "bad.json").write_text("{")
+    code, _, err = run_main(args(conf, reports=[a, str(tmp_path / "bad.json")]))
+    assert code == report.BAD_ARGUMENTS and "--reports: " in err and "is not JSON" in err
+
+
+def test_compare_releases_command_line(tmp_path):
+    pytest.importorskip("asv", reason="needs asv")
+    conf = rr.write(tmp_path, [(FFT, ("fused_planned", *SMALL), 1.3)])
+    base = [sys.executable, "-m", "fusion_kernels", "compare-releases", rr.COMMIT, "--machine", rr.MACHINE]
+    out = subprocess.run([*base, "--env-a", "nvmath-python0.9.0", "--env-b", "nvmath-python1.0.0", "--changed",
+                          "--config", str(conf)], cwd=ROOT, env=with_src(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == report.OK, out.stderr
+    assert "| fused_planned | 256x1024 | complex64 |" in out.stdout and "slower" in out.stdout
+    bad = subprocess.run([*base, "--env-a", "nvmath-python0.9.0"], cwd=ROOT, env=with_src(), capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == report.BAD_ARGUMENTS and "the following arguments are required: --env-b" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
