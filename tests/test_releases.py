@@ -1,10 +1,11 @@
 """Across nvmath-python releases, without a GPU: the version gate (fake version strings), the shims
-(fake nvmath objects), the fingerprint and asv's environment name of a wheel folder, and
-`fusion-kernels compare-releases` on synthetic asv results and reports."""
+(fake nvmath objects), the fingerprint and asv's environment name of a wheel folder, the offline
+path run once per release, and `fusion-kernels compare-releases` on synthetic asv results and reports."""
 
 import dataclasses
 import json
 import math
+import shutil
 import subprocess
 import sys
 import types
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 import release_results as rr
 from subprocess_env import with_src
+from test_asv_offline import asv_available, script_env
 
 from fusion_kernels.gpu import backend, releases
 from fusion_kernels.harness import compare_releases, measure, regressions, report
@@ -238,6 +240,44 @@ def test_two_release_folders_give_two_asv_environment_names(tmp_path, monkeypatc
         assert requirements["nvmath-python"] == version
         names.append(get_env_name("checkout", "3.12", requirements, {}))
     assert names[0] != names[1] and "nvmath-python0.9.0" in names[0] and "nvmath-python1.0.0" in names[1]
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not asv_available(), reason="needs git and asv")
+def test_the_offline_path_once_per_release_keeps_the_runs_apart(tmp_path):
+    """scripts/asv-offline.sh --wheels DIR, once per release: one result file per release, in environments
+    named after it; the default path keeps its own; compare-releases reads the two."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    env = script_env(tmp_path, repo)  # a private TMPDIR, to see the wheel folder go
+    bench = "MatmulBiasReLUColdStart.track_first_call_seconds"
+    for args in ([], ["--wheels", str(fake_wheel(tmp_path / "r09", "0.9.0").parent)],
+                 ["--wheels", str(fake_wheel(tmp_path / "r10", "1.0.0").parent)]):
+        out = subprocess.run(["bash", "scripts/asv-offline.sh", "--machine", "ci-test", "--python", sys.executable,
+                              *args, "HEAD", "--", "--bench", bench], cwd=repo, env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        if args:
+            assert "from --wheels, ahead of site-packages: nvmath_python-" in out.stderr
+    names = sorted(json.loads(p.read_text())["env_name"] for p in (repo / "results" / "ci-test").glob("*-*.json"))
+    assert len(names) == 3
+    assert [n for n in names if "nvmath-python0.9.0" in n] and [n for n in names if "nvmath-python1.0.0" in n]
+    assert list((tmp_path / "tmp").iterdir()) == []  # the private wheel folder went with the run's temporary folder
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout[:8]
+    cmp = subprocess.run([sys.executable, "-m", "fusion_kernels", "compare-releases", head, "--machine", "ci-test",
+                          "--env-a", "nvmath-python0.9.0", "--env-b", "nvmath-python1.0.0"], cwd=repo,
+                         env=with_src(repo), capture_output=True, text=True, timeout=120)
+    # Without a GPU the cold start has no device time: nothing to compare, and nothing failed.
+    assert cmp.returncode == report.OK, cmp.stderr
+    assert "A: nvmath-python 0.9.0" in cmp.stdout and "B: nvmath-python 1.0.0" in cmp.stdout
+
+
+def test_a_wheel_folder_without_wheels_is_refused(tmp_path):
+    if not asv_available():
+        pytest.skip("needs asv")
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run(["bash", "scripts/asv-offline.sh", "--machine", "m", "--python", sys.executable, "--wheels",
+                          str(tmp_path / "empty"), "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and f"--wheels: no wheels in {tmp_path / 'empty'} (expected *.whl files)" in out.stderr
 
 
 # ---- compare-releases on synthetic asv results ----
