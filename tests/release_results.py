@@ -1,6 +1,6 @@
-"""Synthetic asv results of one commit measured with two nvmath-python releases, made from a committed
-H200 result file (real figures, samples and statistics): release A as it was recorded, B with chosen
-cases changed. CPU only."""
+"""Synthetic asv results of one commit measured with two nvmath-python releases, made from the committed
+H200 result files (real figures, samples and statistics): the results of each release as recorded, or
+with chosen cases changed. CPU only."""
 
 import itertools
 import json
@@ -44,11 +44,32 @@ def change(data: dict, bench: str, combo: tuple, how) -> None:
     samples[i] = [x * how for x in samples[i]]
 
 
+def config(tmp_path: Path, results: Path) -> Path:
+    """An asv.conf.json in `tmp_path`: this repository's, with `results` and private html and env folders."""
+    from asv.util import load_json
+
+    conf = load_json(ROOT / "asv.conf.json", js_comments=True)
+    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"), results_dir=str(results),
+                html_dir=str(tmp_path / "html"), env_dir=str(tmp_path / "env"))
+    path = tmp_path / "asv.conf.json"
+    path.write_text(json.dumps(conf))
+    return path
+
+
+def with_release(tmp_path: Path, version: str = "0.9.0") -> Path:
+    """The committed results plus every committed H200 result again, as measured with nvmath-python
+    `version` (the same figures: two environments differing only by that release). Returns the config."""
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "results", results)
+    for path in sorted((ROOT / "results" / MACHINE).glob("*-*.json")):
+        data = as_release(json.loads(path.read_text()), version)
+        (results / MACHINE / f"{path.name.split('-')[0]}-nvmath-python{version}.json").write_text(json.dumps(data))
+    return config(tmp_path, results)
+
+
 def write(tmp_path: Path, changes=(), versions=("0.9.0", "1.0.0")) -> Path:
     """A folder with asv.conf.json and results/ holding COMMIT's result once per release in `versions`;
     the last release's gets `changes` [(bench, combo, how)]. Returns the config's path."""
-    from asv.util import load_json
-
     results = tmp_path / "results"
     (results / MACHINE).mkdir(parents=True)
     shutil.copy(ROOT / "results" / MACHINE / "machine.json", results / MACHINE / "machine.json")
@@ -60,9 +81,4 @@ def write(tmp_path: Path, changes=(), versions=("0.9.0", "1.0.0")) -> Path:
             for bench, combo, how in changes:
                 change(data, bench, combo, how)
         (results / MACHINE / f"{COMMIT}-nvmath-python{version}.json").write_text(json.dumps(data))
-    conf = load_json(ROOT / "asv.conf.json", js_comments=True)
-    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "benchmarks"), results_dir=str(results),
-                html_dir=str(tmp_path / "html"), env_dir=str(tmp_path / "env"))
-    path = tmp_path / "asv.conf.json"
-    path.write_text(json.dumps(conf))
-    return path
+    return config(tmp_path, results)

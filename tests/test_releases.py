@@ -390,6 +390,25 @@ def test_compare_releases_refuses_what_it_cannot_compare(tmp_path, change, messa
     assert code == report.BAD_ARGUMENTS and message in err and out == "", err
 
 
+def test_asv_publish_draws_one_series_per_release(tmp_path):
+    """Without a browser (tests/test_site_browser.py opens the chart): asv publish keeps a graph file per
+    release, its environments differing only by nvmath-python, each with the same points."""
+    pytest.importorskip("asv", reason="needs asv")
+    from asv.graph import Graph
+
+    conf = rr.with_release(tmp_path, "0.9.0")
+    out = subprocess.run([sys.executable, "-m", "asv", "publish", "--config", str(conf)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    html = tmp_path / "html"
+    index = json.loads((html / "index.json").read_text())
+    h200 = [p for p in index["graph_param_list"] if p["machine"] == rr.MACHINE]
+    assert sorted(p["nvmath-python"] for p in h200) == ["0.9.0", "1.0.0"]
+    assert {k for k in h200[0] if h200[0][k] != h200[1][k]} == {"nvmath-python"}
+    graphs = [json.loads((html / f"{Graph.get_file_path(p, FFT)}.json").read_text()) for p in h200]
+    assert graphs[0] and graphs[0] == graphs[1]
+
+
 # ---- correctness from two reports ----
 
 def report_file(path: Path, nvmath: str, changes=()) -> str:
