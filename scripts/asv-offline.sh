@@ -6,9 +6,16 @@
 # nvmath-python, CuPy, numba-cuda, SM clock policy) with every result. Raw samples are kept
 # (--record-samples), for asv's statistical tests.
 #
-#   bash scripts/asv-offline.sh [--machine NAME] [--python PY] [--quick] REVS [-- ASV_RUN_ARGS...]
+#   bash scripts/asv-offline.sh [--machine NAME] [--python PY] [--wheels DIR]... [--quick] REVS [-- ASV_RUN_ARGS...]
 #   REVS: a range (HEAD~3..HEAD) or commits separated by spaces
 #   e.g. bash scripts/asv-offline.sh HEAD -- --bench MatmulBiasReLU
+#
+# --wheels DIR (repeatable): one library release per run. The wheels in DIR (e.g. nvmath-python 0.9.0's)
+# are installed (pip --target, no index, no dependencies) into a private temporary folder, put on the
+# benchmarks' import path after the commit's src/ and ahead of site-packages. The fingerprint, and so
+# asv's environment name and result file, then names that release: run once per release, then compare
+# them with `fusion-kernels compare-releases` (docs/asv.md, "Across library releases"). Without it,
+# nothing changes.
 #
 # --quick: a smoke test that every benchmark runs (asv --quick, nothing saved): each workload at
 # its first shape and first dtype with few samples (FUSION_KERNELS_QUICK=1, benchmarks/common.py).
@@ -18,18 +25,27 @@
 # and its benchmark processes, keeps the results of commits that finished and removes a result
 # file that was being written, and its temporary files.
 set -euo pipefail
+caller=$PWD  # a relative --wheels folder is the caller's
 cd "$(dirname "$0")/.."
-usage="usage: bash scripts/asv-offline.sh [--machine NAME] [--python PY] [--quick] REVS [-- ASV_RUN_ARGS...]"
+usage="usage: bash scripts/asv-offline.sh [--machine NAME] [--python PY] [--wheels DIR]... [--quick] REVS [-- ASV_RUN_ARGS...]"
 die() { echo "asv-offline: $1" >&2; [ "${2:-}" = usage ] && echo "$usage" >&2; exit 2; }
+. scripts/wheel-site.sh
 python=$(command -v python3 || true)
 machine=
 revs=()
 quick=()
+wheels=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --machine|--python)
+    --machine|--python|--wheels)
       [ $# -ge 2 ] && [ -n "$2" ] && [[ "$2" != --* ]] || die "$1 needs a value" usage
-      if [ "$1" = --machine ]; then machine=$2; else python=$2; fi
+      case "$1" in
+        --machine) machine=$2 ;;
+        --python) python=$2 ;;
+        *) dir=$2; [[ "$dir" = /* ]] || dir="$caller/$dir"
+           [ -d "$dir" ] || die "--wheels expects a folder of wheels, got '$2' (no such folder)"
+           wheels+=("$dir") ;;
+      esac
       shift 2 ;;
     --quick) quick=(--quick --dry-run); export FUSION_KERNELS_QUICK=1; shift ;;
     -h|--help) echo "$usage"; exit 0 ;;
@@ -52,15 +68,31 @@ done
 [ ${#commits[@]} -gt 0 ] || die "the range ${revs[*]} holds no commit"
 [ -n "$python" ] && command -v "$python" >/dev/null || die "no Python at '${python:-python3}' (--python PY)"
 "$python" -m asv --version >/dev/null 2>&1 || die "asv is not importable by $python (pip install 'fusion-kernels[test]')"
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+[ ${#wheels[@]} -eq 0 ] || check_wheel_dirs "asv-offline: --wheels" "${wheels[@]}"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/asv-offline.XXXXXX")
+conf=asv.conf.json
+cleanup() {
+  rm -rf "$tmp"
+  [ "$conf" = asv.conf.json ] || rm -f "$conf"
+}
+trap cleanup EXIT
+mkdir "$tmp/asv-tmp"  # asv's own temporary folders (its benchmark server's), removed with ours
+printf '%s\n' "${commits[@]}" > "$tmp/commits"
+site=
+if [ ${#wheels[@]} -gt 0 ]; then
+  # A private folder, removed with $tmp: a fixed, shared one would run whatever another user put there.
+  site="$tmp/site"
+  install_wheels asv-offline "$python" "$site" "${wheels[@]}" || exit 1
+  echo "asv-offline: from --wheels, ahead of site-packages: $(cd "$site" && ls -d -- *.dist-info 2>/dev/null \
+    | sed 's/\.dist-info$//' | tr '\n' ' ')" >&2
+fi
+# The commit's src/ comes first all the same (the checkout environment puts it there).
+export PYTHONPATH="$PWD/src${site:+:$site}${PYTHONPATH:+:$PYTHONPATH}"
 if [ -z "$machine" ]; then
   machine=$("$python" -m fusion_kernels fingerprint --machine) || exit 1  # it says why (no GPU: pass --machine)
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/asv-offline.XXXXXX")
-mkdir "$tmp/asv-tmp"  # asv's own temporary folders (its benchmark server's), removed with ours
-printf '%s\n' "${commits[@]}" > "$tmp/commits"
-conf=asv.conf.json
 results_dir=$("$python" -c 'import json5; print(json5.load(open("asv.conf.json")).get("results_dir", ".results"))')
 # asv resolves the configured branches even when told the commits; a CI checkout (detached HEAD,
 # no local main) has none, so a private copy of the config points at HEAD.
@@ -85,10 +117,6 @@ for path in pathlib.Path(sys.argv[1]).glob("*.json"):
         print(f"asv-offline: removed half-written {path}", file=sys.stderr)
 PY
 }
-cleanup() {
-  rm -rf "$tmp"
-  [ "$conf" = asv.conf.json ] || rm -f "$conf"
-}
 on_signal() {
   trap - INT TERM HUP
   echo "asv-offline: interrupted ($1); results of finished commits are kept" >&2
@@ -102,7 +130,6 @@ on_signal() {
   cleanup
   exit "$2"
 }
-trap cleanup EXIT
 trap 'on_signal SIGINT 130' INT
 trap 'on_signal SIGTERM 143' TERM
 trap 'on_signal SIGHUP 129' HUP

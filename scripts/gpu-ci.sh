@@ -21,17 +21,13 @@ while [ $# -gt 0 ]; do
 done
 mkdir -p "$logdir"
 if [ -n "$wheels" ]; then
-  ls "$wheels"/*.whl >/dev/null 2>&1 || { echo "gpu-ci: no wheels in $wheels" >&2; exit 2; }
+  . scripts/wheel-site.sh
+  check_wheel_dirs gpu-ci "$wheels"
   # A private folder: a fixed, shared one first on PYTHONPATH would run whatever another user put there.
   site=$(mktemp -d "${TMPDIR:-/tmp}/fusion-kernels-site.XXXXXX")
   trap 'rm -rf "$site"' EXIT
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" "$wheels"/*.whl || exit 1
+  install_wheels gpu-ci python3 "$site" "$wheels" || exit 1
   export PYTHONPATH="$site:$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-  # libmathdx (the dx extra) lands under the --target folder, where nvmath's library finder
-  # does not look; the dynamic loader does, through LD_LIBRARY_PATH.
-  if [ -d "$site/nvidia/cu13/lib" ]; then
-    export LD_LIBRARY_PATH="$site/nvidia/cu13/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  fi
 else
   export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 fi

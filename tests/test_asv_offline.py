@@ -68,6 +68,8 @@ def run_script(repo, env, *args, timeout=120):
     (["--frobnicate", "HEAD"], "unknown option --frobnicate"),
     (["--machine", "m", "no-such-commit"], "not a commit of this repository: no-such-commit"),
     (["--machine", "m", "HEAD..HEAD"], "holds no commit"),
+    (["--wheels", "/no/such/folder", "HEAD"], "--wheels expects a folder of wheels, got '/no/such/folder' (no such folder)"),
+    (["HEAD", "--wheels"], "--wheels needs a value"),
 ])
 def test_usage_errors_exit_2_with_a_message_not_a_bash_error(tmp_path, args, message):
     env = script_env(tmp_path, ROOT)

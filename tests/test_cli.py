@@ -9,8 +9,8 @@ import pytest
 from subprocess_env import with_src
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = [["info"], ["report"], ["fingerprint"], ["compare"], ["quality", "nvbench"], ["quality", "aa"],
-               ["table"], ["asv-summary"]]
+SUBCOMMANDS = [["info"], ["report"], ["fingerprint"], ["compare"], ["compare-releases"], ["quality", "nvbench"],
+               ["quality", "aa"], ["table"], ["asv-summary"]]
 
 
 def run(*args):
@@ -27,6 +27,11 @@ def test_help(words):
 
 @pytest.mark.parametrize("args, message", [
     (["compare", "abc"], "the following arguments are required"),
+    (["compare-releases", "abc", "--machine", "h200"], "the following arguments are required: --env-a, --env-b"),
+    (["compare-releases", "abc", "--machine", "h200", "--env-a", "x", "--env-b", "y", "--figure", "host"],
+     "invalid choice: 'host'"),
+    (["compare-releases", "abc", "--machine", "h200", "--env-a", "x", "--env-b", "y", "--reports", "a.json"],
+     "expected 2 arguments"),
     (["quality", "aa", "a", "b"], "the following arguments are required: --machine"),
     (["quality", "nvbench", "--dtype", "float8"], "invalid choice"),
     (["quality"], "the following arguments are required: check"),

@@ -6,6 +6,9 @@ no console error. Run on the committed results and on them plus a second,
 synthetic machine's, and once with a vendored file altered (Chromium refuses it:
 its pinned integrity hash no longer matches).
 
+One commit range measured with two nvmath-python releases (two environments differing only in
+that release, scripts/asv-offline.sh --wheels) is two lines on a case's chart, one per release.
+
 And the site reads without a manual (`fusion-kernels site guide`, docs/site.md): the
 front page's five fused/unfused charts open on the H200 and plot positive points;
 the grid's resident-memory and cold-device-time charts are not flat at 0, and
@@ -26,6 +29,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
+import release_results
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -109,10 +113,20 @@ def two_machine_html(tmp_path_factory):
     return _publish(tmp / "html", "--config", str(tmp / "asv.conf.json"))
 
 
-@pytest.fixture(scope="module", params=["committed", "second-machine"])
+@pytest.fixture(scope="module")
+def two_release_html(tmp_path_factory):
+    """The site of the committed results plus the H200's again as measured with nvmath-python 0.9.0:
+    two environments of one machine that differ only by the release (tests/release_results.py)."""
+    _needs_browser()
+    tmp = tmp_path_factory.mktemp("two-releases")
+    return _publish(tmp / "html", "--config", str(release_results.with_release(tmp, "0.9.0")))
+
+
+@pytest.fixture(scope="module", params=["committed", "second-machine", "two-releases"])
 def site(request):
     """(base URL, html dir) of a published site, served on 127.0.0.1."""
-    html = request.getfixturevalue({"committed": "committed_html", "second-machine": "two_machine_html"}[request.param])
+    html = request.getfixturevalue({"committed": "committed_html", "second-machine": "two_machine_html",
+                                    "two-releases": "two_release_html"}[request.param])
     with _serve(html) as base:
         yield base, html
 
@@ -213,6 +227,33 @@ def test_site_works_offline(site):
 
     for machine, (bench, revisions, points) in plotted.items():
         assert points >= min(2, revisions), f"{machine}: {bench}: the graph shows {points} points"
+    assert not external, f"requests off localhost: {external}"
+    assert not errors, f"console errors or failed requests: {errors}"
+
+
+def test_two_releases_are_two_lines(two_release_html):
+    """One case's chart on the H200 (machine pinned, one strategy, shape and dtype): one line per
+    nvmath-python release, each labelled with it, each through the same commits."""
+    from playwright.sync_api import sync_playwright
+
+    html = two_release_html
+    bench = "bench_fftconv.FFTConv.track_cold_device_seconds"
+    frag = f"#{bench}?machine={STORY_MACHINE}&p-strategy='fused_planned'&p-shape='16384x4096'&p-dtype='complex64'"
+    external, errors = [], []
+    with _serve(html) as base, sync_playwright() as p:
+        browser = _browser(p)
+        try:
+            page = _open(browser, external, errors)
+            page.goto(base + "index.html" + frag, wait_until="networkidle")
+            page.wait_for_function("() => $('#main-graph').data('plot')", timeout=10_000)
+            series = page.evaluate(PLOTTED, page.locator("#main-graph").element_handle())
+        finally:
+            browser.close()
+    releases = sorted(label for label, _ in series)
+    assert len(series) == 2, series
+    assert "nvmath-python-0.9.0" in releases[0] and "nvmath-python-1.0.0" in releases[1], releases
+    (_, first), (_, second) = series
+    assert first and sorted(first) == sorted(second)  # the same figures, drawn twice: one line per release
     assert not external, f"requests off localhost: {external}"
     assert not errors, f"console errors or failed requests: {errors}"
 

@@ -111,6 +111,12 @@ def _compare(args) -> int:
         return BAD_ARGUMENTS
 
 
+def _compare_releases(args) -> int:
+    from .harness import compare_releases
+
+    return compare_releases.main(args)
+
+
 def _quality_nvbench(args) -> int:
     from .harness import nvbench_check
 
@@ -145,13 +151,8 @@ def _quality_aa(args) -> int:
     from .harness import regressions
 
     try:
-        from asv import config
-
-        conf = config.Config.load(args.config)
+        conf = regressions.load_config(args.config)
         rows = regressions.aa_rows(conf, args.machine, args.run_a, args.run_b, args.env_a, args.env_b, args.machine_b)
-    except ImportError:
-        print("fusion-kernels quality aa: needs asv (pip install 'fusion-kernels[test]')", file=sys.stderr)
-        return BAD_ARGUMENTS
     except regressions.CompareError as exc:
         print(f"fusion-kernels quality aa: {exc}", file=sys.stderr)
         return BAD_ARGUMENTS
@@ -403,6 +404,25 @@ def build_parser() -> argparse.ArgumentParser:
     regressions.add_arguments(cmp_)
     cmp_.add_argument("--all", action="store_true", help="list every figure, not only those that changed")
     cmp_.set_defaults(func=_compare)
+    from .harness import compare_releases
+
+    rel = sub.add_parser("compare-releases", help="one commit measured with two library releases (two asv "
+                                                  "environments): device time per workload and strategy, with "
+                                                  "compare's verdicts; correctness from two reports",
+                         description=compare_releases.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rel.add_argument("commit", help="the commit both runs measured (a prefix of its hash, as asv's results name it)")
+    rel.add_argument("--machine", required=True, help="asv machine name, e.g. h200")
+    rel.add_argument("--env-a", required=True, help="release A's environment: a substring of its name, e.g. "
+                                                    "nvmath-python0.9.0")
+    rel.add_argument("--env-b", required=True, help="release B's environment, e.g. nvmath-python1.0.0")
+    rel.add_argument("--figure", choices=list(compare_releases.FIGURES), default="cold",
+                     help="the device time compared (default: cold)")
+    rel.add_argument("--changed", action="store_true", help="list only the cases whose verdict is not 'same'")
+    rel.add_argument("--reports", nargs=2, metavar=("REPORT_A", "REPORT_B"),
+                     help="report.json of `fusion-kernels report` with release A and with B: adds the relative "
+                          "error against the oracle")
+    rel.add_argument("--config", default="asv.conf.json", help="asv configuration (default: asv.conf.json)")
+    rel.set_defaults(func=_compare_releases)
     quality = sub.add_parser("quality", help="checks of the suite's own measurements")
     checks = quality.add_subparsers(dest="check", required=True, parser_class=_Parser)
     nvb = checks.add_parser("nvbench", help="cold and warm device time against NVIDIA's nvbench (cuda-bench) on the same "

@@ -30,7 +30,7 @@ import os
 
 import numpy as np
 
-from ..gpu import backend
+from ..gpu import backend, releases
 from ..kernels import fftconv, matmul
 from ..suite import checks
 from ..suite.strategy import Call
@@ -308,7 +308,7 @@ class _DistributedFFT2(Call):
         self._fwd = self._inv = None
         try:
             fft = nvd.fft
-            options = {"redistribute": False}  # the spectrum stays on Y slabs: no extra all-to-all
+            options = releases.keep_slabs(fft.FFTOptions)  # the spectrum stays on Y slabs: no extra all-to-all
             self._fwd = fft.FFT(self._work, distribution=fft.Slab.X, options=options)
             self._fwd.plan()
             spectrum = self._spectrum_view()

@@ -11,6 +11,8 @@ import functools
 import importlib
 import os
 
+from . import releases
+
 INSTALL_HINT = "install with: pip install 'fusion-kernels[cu13]' (CUDA 13) or 'fusion-kernels[cu12]' (CUDA 12)"
 
 
@@ -179,7 +181,8 @@ def distributed_reason(needs=("cublasmp", "cufftmp")) -> str | None:
         if need not in _DISTRIBUTED_NEEDS:
             raise ValueError(f"needs must be drawn from {', '.join(_DISTRIBUTED_NEEDS)}, got {need!r}")
         pieces += _DISTRIBUTED_NEEDS[need]
-    why = nvmath_reason() or _torch_distributed_reason()
+    # The release before the pieces: an older nvmath.distributed fails to import for other reasons.
+    why = nvmath_reason() or release_reason("distributed") or _torch_distributed_reason()
     if why:
         return why
     missing = [r for r in dict.fromkeys(_distributed_piece_reason(p) for p in pieces) if r]
@@ -195,6 +198,29 @@ def _torch_or_reason():
     if not torch.cuda.is_available():
         return None, f"PyTorch {torch.__version__} has no CUDA device (a CPU-only build?)"
     return torch, None
+
+
+def _dist_version(name: str) -> str:
+    """The installed version of distribution `name` ('missing' where absent), as the import path finds it
+    first: a --target folder first on PYTHONPATH wins over site-packages, as it does for imports."""
+    import importlib.metadata as md
+
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return "missing"
+
+
+@functools.cache
+def nvmath_version() -> str:
+    """nvmath-python's version ('missing' where absent), read without importing it (once: every
+    strategy's Need asks it)."""
+    return _dist_version("nvmath-python")
+
+
+def release_reason(piece: str) -> str | None:
+    """Why `piece` (a strategy.Need value or "distributed") cannot run on this nvmath-python release, or None."""
+    return releases.reason(piece, nvmath_version())
 
 
 def gpu_reason() -> str | None:
@@ -346,26 +372,25 @@ def _nvml_facts() -> dict:
 
 def fingerprint() -> dict[str, str]:
     """What a timing depends on besides our code: the GPU, its driver and clock policy, the CUDA
-    runtime, cuBLAS(Lt)/cuFFT and the Python libraries. Recorded with every asv result."""
-    import importlib.metadata as md
+    runtime, cuBLAS(Lt)/cuFFT and the Python libraries. Recorded with every asv result.
 
-    def dist(name):
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return "missing"
-
+    Every key is always there. Without a GPU the GPU's facts say "none" and the library versions
+    are still read (they name the release a run used: asv's environment name); cuBLASLt and cuFFT
+    say "unknown" where nvmath-python cannot load them."""
     out = {"gpu": gpu_reason() and f"none ({gpu_reason()})" or device_name()}
     if gpu_reason() is None:
         rt = cupy().cuda.runtime.runtimeGetVersion()
         out["cuda"] = f"{rt // 1000}.{rt % 1000 // 10}"
         out.update(_nvml_facts())
-        if nvmath_reason() is None:
-            out["cublaslt"] = _library_version("nvmath.bindings.cublasLt")
-            out["cufft"] = _library_version("nvmath.bindings.cufft")
-    out.update({"nvmath-python": dist("nvmath-python"), "cupy": next(
-        (v for v in (dist("cupy-cuda13x"), dist("cupy-cuda12x"), dist("cupy")) if v != "missing"), "missing"),
-        "numba-cuda": dist("numba-cuda")})
+    else:
+        out.update(cuda="none", driver="none", sm_clock="none")
+    # nvmath's bindings load the CUDA libraries without a device: only nvmath itself is needed.
+    loaded = _nvmath_or_reason()[1] is None
+    out["cublaslt"] = _library_version("nvmath.bindings.cublasLt") if loaded else "unknown"
+    out["cufft"] = _library_version("nvmath.bindings.cufft") if loaded else "unknown"
+    out.update({"nvmath-python": nvmath_version(), "cupy": next(
+        (v for v in map(_dist_version, ("cupy-cuda13x", "cupy-cuda12x", "cupy")) if v != "missing"), "missing"),
+        "numba-cuda": _dist_version("numba-cuda")})
     return out
 
 

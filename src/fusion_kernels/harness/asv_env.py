@@ -30,6 +30,13 @@ from asv.environment import Environment, EnvironmentUnavailable
 _FINGERPRINTS: dict = {}
 
 
+def requirements_of(facts: dict) -> dict:
+    """The fingerprint (`fusion-kernels fingerprint --json`) as asv requirements: what names the environment."""
+    facts = dict(facts)
+    facts.pop("gpu", None)  # the GPU is the asv machine
+    return {k.replace("_", "-"): str(v).replace(" ", "-") for k, v in facts.items()}
+
+
 def fingerprint_requirements(executable: str, src: str) -> dict:
     """{name: version} of the GPU software `executable` sees, as asv requirements (cached per executable)."""
     if executable not in _FINGERPRINTS:
@@ -40,9 +47,7 @@ def fingerprint_requirements(executable: str, src: str) -> dict:
         if out.returncode != 0:
             raise EnvironmentUnavailable(f"`{executable} -m fusion_kernels fingerprint` failed: "
                                          f"{(out.stderr or out.stdout).strip()[-500:]}")
-        facts = json.loads(out.stdout)
-        facts.pop("gpu", None)  # the GPU is the asv machine
-        _FINGERPRINTS[executable] = {k.replace("_", "-"): str(v).replace(" ", "-") for k, v in facts.items()}
+        _FINGERPRINTS[executable] = requirements_of(json.loads(out.stdout))
     return _FINGERPRINTS[executable]
 
 

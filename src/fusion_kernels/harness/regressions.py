@@ -42,7 +42,8 @@ class Figure:
     stats: dict | None = None
 
 
-def _missing(x) -> bool:
+def missing(x) -> bool:
+    """Whether an asv value is no figure: None (the case failed) or NaN (it skipped)."""
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
@@ -64,9 +65,9 @@ def verdict(before: Figure, after: Figure, threshold: float) -> str:
         raise ValueError(f"threshold must be a non-negative finite number, got {threshold!r}")
     if before.value is not None and after.value is None:
         return FAILED
-    if before.value is None and after.value is not None:
+    if before.value is None and not missing(after.value):  # failed, now measured (skipped now is n/a)
         return FIXED
-    if _missing(before.value) or _missing(after.value):
+    if missing(before.value) or missing(after.value):
         return MISSING
     factor = 1.0 + threshold
     if after.value > before.value * factor:
@@ -98,8 +99,19 @@ class Policy:
         return max(matching) if matching else DEFAULT_THRESHOLD
 
 
-def _figures(conf, machine: str, commit: str, env: str | None) -> tuple[dict, str]:
-    """({'bench(params)': Figure}, env name) of one result file."""
+@dataclass(frozen=True)
+class Result:
+    """One asv results file, read with asv's own code."""
+
+    figures: dict  # 'bench(params)' -> Figure
+    cases: dict  # 'bench(params)' -> (bench, (parameter values as asv stores them: repr strings))
+    env_name: str
+    env: dict  # the environment's parameters asv recorded: machine, python, the GPU software fingerprint
+
+
+def read(conf, machine: str, commit: str, env: str | None = None, option: str = "--env-a/--env-b") -> Result:
+    """The result of `commit` on `machine` (in the one environment whose name is or contains `env`);
+    CompareError if there is none, or several and `env` does not pick one (`option` names the choice)."""
     from asv import results as asv_results
     from asv import util
 
@@ -107,16 +119,18 @@ def _figures(conf, machine: str, commit: str, env: str | None) -> tuple[dict, st
         found = list(asv_results.iter_results_for_machine_and_hash(conf.results_dir, machine, commit))
     except util.UserError as exc:
         raise CompareError(str(exc)) from None
+    if not found:
+        raise CompareError(f"no results of {commit!r} for machine {machine!r} under {conf.results_dir}")
+    names = ", ".join(sorted(r.env_name for r in found))
     if env is not None:
         found = [r for r in found if r.env_name == env or env in r.env_name]
     if not found:
-        raise CompareError(f"no results of {commit!r} for machine {machine!r}"
-                           + (f" in an environment matching {env!r}" if env else "") + f" under {conf.results_dir}")
+        raise CompareError(f"{option} {env!r} matches none of the environments of {commit!r} on {machine!r}: {names}")
     if len(found) > 1:
         names = ", ".join(sorted(r.env_name for r in found))
-        raise CompareError(f"{commit!r} has results in several environments ({names}): choose one with --env-a/--env-b")
+        raise CompareError(f"{commit!r} has results in several environments ({names}): choose one with {option}")
     result = found[0]
-    out = {}
+    figures, cases = {}, {}
     for key in result.get_all_result_keys():
         params = result.get_result_params(key)
         values = [result.get_result_value(key, params), result.get_result_stats(key, params),
@@ -125,21 +139,26 @@ def _figures(conf, machine: str, commit: str, env: str | None) -> tuple[dict, st
         values = [v if isinstance(v, list) else [v] * len(combos) for v in values]
         for combo, value, stats, samples in zip(combos, *values):
             name = f"{key}({', '.join(combo)})" if combo else key
-            out[name] = Figure(value, samples, stats)
-    return out, result.env_name
+            figures[name] = Figure(value, samples, stats)
+            cases[name] = (key, tuple(combo))
+    return Result(figures, cases, result.env_name, dict(result.params))
 
 
-def compare(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None, machine_b=None) -> list[tuple]:
-    """[(name, before, after, threshold or None, verdict)] for every figure either result has."""
-    before, _ = _figures(conf, machine, commit_a, env_a)
-    after, _ = _figures(conf, machine_b or machine, commit_b, env_b)
-    policy = Policy.from_config(conf)
+def verdict_rows(before: dict, after: dict, policy: Policy, names) -> list[tuple]:
+    """[(name, before, after, threshold or None, verdict)] for each of `names` (a figure missing on a side is n/a)."""
     rows = []
-    for name in sorted(set(before) | set(after)):
+    for name in names:
         a, b = before.get(name, Figure(math.nan)), after.get(name, Figure(math.nan))
         threshold = policy.threshold(name)
         rows.append((name, a, b, threshold, UNTRACKED if threshold is None else verdict(a, b, threshold)))
     return rows
+
+
+def compare(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None, machine_b=None) -> list[tuple]:
+    """[(name, before, after, threshold or None, verdict)] for every figure either result has."""
+    before = read(conf, machine, commit_a, env_a).figures
+    after = read(conf, machine_b or machine, commit_b, env_b).figures
+    return verdict_rows(before, after, Policy.from_config(conf), sorted(set(before) | set(after)))
 
 
 def add_arguments(parser: argparse.ArgumentParser, first="before", second="after",
@@ -160,44 +179,54 @@ def add_arguments(parser: argparse.ArgumentParser, first="before", second="after
 def _fmt(f: Figure) -> str:
     if f.value is None:
         return "failed"
-    if _missing(f.value):
+    if missing(f.value):
         return "n/a"
     return f"{f.value:.4g}"
 
 
-def compare_main(args) -> int:
-    """Print the comparison; exit 1 if a figure got slower or started failing, else 0."""
+def load_config(path: str):
+    """asv's configuration at `path`; CompareError if asv is missing or the file does not load."""
     try:
         from asv import config
     except ImportError:
         raise CompareError("needs asv (pip install 'fusion-kernels[test]')") from None
     try:
-        conf = config.Config.load(args.config)
+        return config.Config.load(path)
     except Exception as exc:
-        raise CompareError(f"cannot read {args.config}: {exc}") from None
+        raise CompareError(f"--config: cannot read {path}: {exc}") from None
+
+
+def counts_line(rows) -> str:
+    """How many figures got each verdict: the last line of compare and compare-releases."""
+    counts = {v: sum(1 for r in rows if r[4] == v) for v in (SLOWER, FAILED, FASTER, INCONCLUSIVE, SAME, UNTRACKED)}
+    return "; ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def compare_main(args) -> int:
+    """Print the comparison; exit 1 if a figure got slower or started failing, else 0."""
+    conf = load_config(args.config)
     rows = compare(conf, args.machine, args.before, args.after, args.env_a, args.env_b, args.machine_b)
     shown = [r for r in rows if args.all or r[4] not in (SAME, MISSING, UNTRACKED)]
     print(f"{'verdict':12} {'before':>11} {'after':>11} {'ratio':>7} {'factor':>7}  benchmark (parameters)")
     for name, a, b, threshold, v in shown:
-        ratio = (f"{b.value / a.value:7.3f}" if not (_missing(a.value) or _missing(b.value)) and a.value else
+        ratio = (f"{b.value / a.value:7.3f}" if not (missing(a.value) or missing(b.value)) and a.value else
                  "      -")
         factor = "   -   " if threshold is None else f"{1 + threshold:7.3f}"
         print(f"{v:12} {_fmt(a):>11} {_fmt(b):>11} {ratio} {factor}  {name}")
-    counts = {v: sum(1 for r in rows if r[4] == v) for v in (SLOWER, FAILED, FASTER, INCONCLUSIVE, SAME, UNTRACKED)}
-    print("; ".join(f"{n} {v}" for v, n in counts.items()), file=sys.stderr)
-    return 1 if counts[SLOWER] or counts[FAILED] else 0
+    print(counts_line(rows), file=sys.stderr)
+    return 1 if any(r[4] in (SLOWER, FAILED) for r in rows) else 0
 
 
 def aa_rows(conf, machine: str, commit_a: str, commit_b: str, env_a=None, env_b=None, machine_b=None) -> list[dict]:
     """Two runs of one commit (an A/A test), per benchmark: how many cases, the largest change either
     way (as a factor >= 1), the tightest threshold any of its cases has, and how many exceed theirs."""
-    before, _ = _figures(conf, machine, commit_a, env_a)
-    after, _ = _figures(conf, machine_b or machine, commit_b, env_b)
+    before = read(conf, machine, commit_a, env_a).figures
+    after = read(conf, machine_b or machine, commit_b, env_b).figures
     policy = Policy.from_config(conf)
     out = {}
     for name in sorted(set(before) & set(after)):
         a, b = before[name].value, after[name].value
-        if _missing(a) or _missing(b) or not a or not b:
+        if missing(a) or missing(b) or not a or not b:
             continue
         bench = name.split("(")[0]
         row = out.setdefault(bench, {"benchmark": bench, "cases": 0, "worst": 1.0, "worst_case": "",

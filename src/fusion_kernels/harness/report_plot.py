@@ -43,8 +43,9 @@ class ReportFileError(ValueError):
     """A report.json that cannot be plotted; the message is one line."""
 
 
-def load(path) -> tuple[list, dict]:
-    """(rows, meta) of a saved report.json, checked; ReportFileError says what is wrong."""
+def load(path, measured: bool = True) -> tuple[list, dict]:
+    """(rows, meta) of a saved report.json, checked; ReportFileError says what is wrong. `measured`:
+    it must hold a measured case (a picture needs one; a comparison of releases does not)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -69,7 +70,7 @@ def load(path) -> tuple[list, dict]:
         why = _row_problem(row)
         if why:
             raise ReportFileError(f"{what}: row {i} {why}")
-    if not any(r["cold_ms"] is not None for r in data["rows"]):
+    if measured and not any(r["cold_ms"] is not None for r in data["rows"]):
         raise ReportFileError(f"{path} holds no measured case: nothing to plot")
     return data["rows"], meta
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 
-from ..gpu import backend
+from ..gpu import backend, releases
 from ..suite import checks
 from . import autoselect, tuning
 from ..gpu.graphs import Replayed
@@ -187,8 +187,7 @@ class FusedMatmul(Planned):
     @property
     def workspace_bytes(self) -> int:
         """cuBLASLt workspace the plan needs; held from the first call until close()."""
-        workspace = getattr(self._mm, "workspace", None)  # nvmath 1.0 internals; 0 if absent
-        return int(getattr(workspace, "size", 0) or 0)
+        return releases.workspace_bytes(self._mm)
 
     def reset_operands(self, a=None, b=None, bias=None, *, out=None) -> None:
         """New operands of the planned shapes and dtype; omitted ones stay. `out` only if planned with one."""
@@ -217,7 +216,8 @@ class FusedMatmul(Planned):
         guarantees planned shapes, dtype, device and layout. Saves the validation's host time."""
         if out is not None:
             self.out = out
-        self._mm.reset_operands_unchecked(a=a, b=b, c=out, epilog_inputs=None if bias is None else {"bias": bias})
+        releases.reset_operands_unchecked(self._mm, a=a, b=b, c=out,
+                                          epilog_inputs=None if bias is None else {"bias": bias})
 
 
 def _check_out(out, shape, dtype) -> None:

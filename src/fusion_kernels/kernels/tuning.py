@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gpu import backend, cache
+from ..gpu import backend, cache, releases
 
 KIND = "matmul_algorithms"
 AUTOTUNE_MODES = (False, True, "cached")
@@ -70,11 +70,11 @@ def planned_matmul(a, b, *, epilog: str | None = None, epilog_inputs=None, out=N
                             a.dtype, epilog, inplace=out is not None)
         saved = remembered(key) if autotune == "cached" else None
         if saved is not None:
-            mm.plan(algorithms=[adv.Algorithm.from_numpy(saved)], **kwargs)
+            mm.plan(algorithms=[releases.algorithm_from_numpy(adv, nvmath.bindings.cublasLt, saved)], **kwargs)
             return mm, "from_cache"
         mm.plan(**kwargs)
         mm.autotune(iterations=5)
-        remember(key, mm.algorithms[0].as_numpy())
+        remember(key, releases.algorithm_as_numpy(mm.algorithms[0]))
         return mm, "autotuned"
     except Exception:
         mm.free()

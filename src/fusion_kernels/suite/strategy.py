@@ -25,11 +25,12 @@ class Need(enum.Enum):
     TORCH = "torch"
 
     def reason(self) -> str | None:
-        """Why this need is not met here, or None."""
+        """Why this need is not met here, or None: a missing piece, else an nvmath-python release
+        older than the need's (`releases.NEEDS`)."""
         # Looked up at call time: tests replace backend's functions.
         return {Need.GPU: backend.gpu_reason, Need.NVMATH: backend.nvmath_reason,
                 Need.CALLBACKS: backend.callbacks_reason, Need.DX: backend.dx_reason,
-                Need.TORCH: backend.torch_reason}[self]()
+                Need.TORCH: backend.torch_reason}[self]() or backend.release_reason(self.value)
 
 
 def _refuse(name):
