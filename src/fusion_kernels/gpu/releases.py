@@ -61,12 +61,14 @@ def algorithm_as_numpy(algorithm) -> np.ndarray:
     return np.array(algorithm.algorithm._data, copy=True)
 
 
-def algorithm_from_numpy(advanced, cublaslt, record: np.ndarray):
+def algorithm_from_numpy(advanced, record: np.ndarray):
     """The `Algorithm` of a stored record: `advanced.Algorithm.from_numpy` (from 1.0); before, built from the
-    binding's `MatmulHeuristicResult.from_data`, as 1.0 does. `advanced` is nvmath.linalg.advanced,
-    `cublaslt` nvmath.bindings.cublasLt."""
+    cuBLASLt binding's `MatmulHeuristicResult.from_data`, as 1.0 does. `advanced` is nvmath.linalg.advanced."""
     if hasattr(advanced.Algorithm, "from_numpy"):
         return advanced.Algorithm.from_numpy(record)
+    import importlib  # only for releases before 1.0; nvmath is loaded by now (`advanced` is its module)
+
+    cublaslt = importlib.import_module("nvmath.bindings.cublasLt")
     return advanced.Algorithm(cublaslt.MatmulHeuristicResult.from_data(np.copy(record)))
 
 

@@ -70,7 +70,7 @@ def planned_matmul(a, b, *, epilog: str | None = None, epilog_inputs=None, out=N
                             a.dtype, epilog, inplace=out is not None)
         saved = remembered(key) if autotune == "cached" else None
         if saved is not None:
-            mm.plan(algorithms=[releases.algorithm_from_numpy(adv, nvmath.bindings.cublasLt, saved)], **kwargs)
+            mm.plan(algorithms=[releases.algorithm_from_numpy(adv, saved)], **kwargs)
             return mm, "from_cache"
         mm.plan(**kwargs)
         mm.autotune(iterations=5)
