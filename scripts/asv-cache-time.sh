@@ -2,7 +2,7 @@
 # How long asv takes at HEAD with one cache structure (FUSION_KERNELS_ASV_CACHE, benchmarks/common.py):
 # one line of elapsed seconds, for choosing the structure (docs/asv.md, "Choosing the cache structure").
 #
-#   bash scripts/asv-cache-time.sh STRUCTURE MODE [--limit SECONDS] [asv-offline.sh options]
+#   bash scripts/asv-cache-time.sh STRUCTURE MODE [--limit SECONDS] [--machine NAME] [--python PY]
 #   STRUCTURE: workload, strategy or case
 #   MODE:      full       the whole suite, results kept under the machine NAME-cache-STRUCTURE
 #              one        FFTConv's fused_planned figures only (the `one` regex below), nothing saved
@@ -39,7 +39,8 @@ opts=()
 case "$mode" in
   full)
     # Each structure's results in a folder of its own (not for committing): `fusion-kernels quality aa
-    # --machine NAME-cache-workload --machine-b NAME-cache-strategy HEAD HEAD` compares their figures.
+    # --machine NAME-cache-workload --machine-b NAME-cache-strategy SHA SHA` (SHA: git rev-parse HEAD)
+    # compares their figures.
     if [ -z "$machine" ]; then
       machine=$("${python:-python3}" -m fusion_kernels fingerprint --machine) || exit 1
     fi

@@ -88,7 +88,7 @@ def _fingerprint(args) -> int:
         why = backend.gpu_reason()
         if why:
             print(f"fusion-kernels fingerprint: no GPU to name the asv machine after ({why}); "
-                  "name it yourself (--machine NAME)", file=sys.stderr)
+                  "name it yourself (asv run --machine NAME, or scripts/asv-offline.sh --machine NAME)", file=sys.stderr)
             return NO_GPU
         print(backend.machine_name())
         return 0
@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .suite.workloads import WORKLOADS
 
     dtypes = list(dict.fromkeys(d for w in WORKLOADS.values() for d in w.dtypes))
-    rep = sub.add_parser("report", help="measure and check every workload and strategy on this GPU; table, JSON, CSV, PNG")
+    rep = sub.add_parser("report", help="measure and check the default workloads and strategies on this GPU; table, JSON, CSV, PNG")
     rep.add_argument("--workload", action="append", choices=list(WORKLOADS),
                      help="repeatable; default: " + " and ".join(n for n, w in WORKLOADS.items() if w.in_report)
                           + " (the FFT variants at their small shape only)")
@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     quality = sub.add_parser("quality", help="checks of the suite's own measurements")
     checks = quality.add_subparsers(dest="check", required=True, parser_class=_Parser)
     nvb = checks.add_parser("nvbench", help="cold and warm device time against NVIDIA's nvbench (cuda-bench) on the same "
-                                            "calls; exit 1 if a case of 10 us or more is more than 3% off")
+                                            "calls; exit 1 if a case of 10 us or more is more than 3%% off")
     nvb.add_argument("--workload", action="append", choices=list(WORKLOADS),
                      help="repeatable; default: the main workloads at every suite shape")
     nvb.add_argument("--strategy", action="append", choices=names, help="repeatable; default: all")
