@@ -434,7 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     nvb.add_argument("--json", help="write the rows as JSON here")
     nvb.add_argument("--nvbench-json", help="keep nvbench's own JSON output here")
     nvb.add_argument("--diagnostics", action="store_true",
-                     help="also time each call again after nvbench's batch and on CuPy's default stream")
+                     help="also time each call again after nvbench's batch and on CuPy's default stream, and in a "
+                          "free-running loop over about a second with its SM clock")
     nvb.add_argument("--table-from", metavar="JSON", help="render the table of an earlier run's --json (no GPU)")
     nvb.set_defaults(func=_quality_nvbench)
     aa = checks.add_parser("aa", help="two asv runs of one commit (an A/A test) against asv.conf.json's thresholds: "
