@@ -199,6 +199,14 @@ def test_the_cross_machine_comparison_in_method_md_is_recomputed_from_the_commit
     by = max(r[2].value / r[1].value / (1 + r[3]) - 1 for r in over)
     md = " ".join(text(ROOT / "docs" / "method.md").split())
     assert f"{len(over)} of {len(tracked)} figures crossed their factor by {100 * by:.1f}% or less" in md
+    rfft = [r for r in over if r[0].startswith("bench_fftconv.RFFTConv.track_cold_device_seconds")]
+    assert len(rfft) == 1 and f"a small RFFT case that moved as a whole by {100 * (rfft[0][2].value / rfft[0][1].value - 1):.0f}%" in md
+    measurements = " ".join(text(ROOT / "docs" / "measurements.md").split())
+    a, b = rfft[0][1].samples, rfft[0][2].samples
+    (qa1, _, qa3), (qb1, _, qb3) = statistics.quantiles(a, n=4), statistics.quantiles(b, n=4)
+    assert qa3 < qb1  # the middle halves do not overlap: the case moved as a whole
+    assert (f"the middle half of its samples lies in {qa1 * 1e6:.1f}-{qa3 * 1e6:.1f} us at b3c08a0 ({len(a)} samples) "
+            f"and {qb1 * 1e6:.1f}-{qb3 * 1e6:.1f} us at 05ae27a ({len(b)})") in measurements
 
 
 def test_the_threshold_table_in_method_md_matches_asv_conf():
